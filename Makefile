@@ -1,0 +1,70 @@
+# mod_winmdm: build, test, run.
+#
+# The module is built with apxs; the protocol core (src/wm_*.c) is also
+# linked on its own into the unit tests. `make test` and `make run` install
+# the Debian packages they need when they are missing (scripts/deps.sh).
+
+APXS      ?= apxs
+CC        ?= gcc
+WARN       = -std=c99 -Wall -Wextra -Werror -Wshadow -Wformat-security \
+             -Wstrict-prototypes
+XML_CFLAGS = $(shell xml2-config --cflags 2>/dev/null)
+XML_LIBS   = $(shell xml2-config --libs 2>/dev/null)
+APR_INC    = $(shell apr-1-config --includes 2>/dev/null) \
+             $(shell apu-1-config --includes 2>/dev/null)
+APR_CFLAGS = $(shell apr-1-config --cppflags --cflags 2>/dev/null)
+APR_LIBS   = $(shell apu-1-config --link-ld 2>/dev/null) \
+             $(shell apr-1-config --link-ld 2>/dev/null)
+SSL_LIBS   = -lssl -lcrypto
+
+CORE_SRC   = $(sort $(wildcard src/wm_*.c))
+GLUE_SRC   = $(sort $(wildcard src/mod_winmdm_*.c))
+HEADERS    = $(wildcard include/*.h)
+UNIT_SRC   = $(sort $(wildcard t/unit/test_*.c))
+
+.PHONY: all install deps unit test run clean format check
+
+all: .libs/mod_winmdm.so
+
+# mod_winmdm.c comes first: apxs names the .so after it. Only the module
+# struct is exported.
+.libs/mod_winmdm.so: mod_winmdm.c $(CORE_SRC) $(GLUE_SRC) $(HEADERS)
+	$(APXS) -c -n winmdm -I include $(XML_CFLAGS) \
+	    $(foreach f,$(WARN),-Wc,$(f)) \
+	    -Wl,"-export-symbols-regex winmdm_module" \
+	    $(XML_LIBS) $(SSL_LIBS) \
+	    -o mod_winmdm.la mod_winmdm.c $(GLUE_SRC) $(CORE_SRC)
+
+install: all
+	$(APXS) -i -n winmdm mod_winmdm.la
+
+deps:
+	sh scripts/deps.sh
+
+# Unit tests of the core: check, a pool per test, TAP output.
+t/unit/run_unit: $(UNIT_SRC) t/unit/unit.h $(CORE_SRC) $(HEADERS)
+	$(CC) $(WARN) -g -O1 $(APR_CFLAGS) $(APR_INC) $(XML_CFLAGS) -I include \
+	    -I t/unit -o $@ $(UNIT_SRC) $(CORE_SRC) \
+	    $(APR_LIBS) $(XML_LIBS) $(SSL_LIBS) \
+	    $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
+
+unit: t/unit/run_unit
+	cd t/unit && ./run_unit
+
+check: deps all unit
+
+test: deps
+	$(MAKE) all
+	$(MAKE) unit
+	sh scripts/apache-test.sh
+
+run: deps
+	$(MAKE) all
+	sh scripts/run.sh
+
+format:
+	clang-format -i mod_winmdm.c src/*.c include/*.h t/unit/*.c t/unit/*.h
+
+clean:
+	rm -rf *.o *.lo *.slo *.la .libs src/*.o src/*.lo src/*.slo src/.libs \
+	    t/unit/run_unit t/logs t/state

@@ -1,0 +1,109 @@
+/* Licensed under the Apache License, Version 2.0 (the "License"); you may not
+ * use this file except in compliance with the License. You may obtain a copy
+ * of the License at http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+ * WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ */
+
+/* The store: every table of DESIGN.md section 4 behind one small API, on
+ * apr_dbd (APR-util, no httpd headers). The glue hands it the connection
+ * mod_dbd gives; unit tests open SQLite with apr_dbd_open and run the very
+ * same code. The first use of a connection sets it up (SQLite PRAGMAs,
+ * schema migration, prepared statements): see wm_store_attach. */
+
+#ifndef WM_STORE_H
+#define WM_STORE_H
+
+#include <apr_pools.h>
+#include <apr_hash.h>
+#include <apr_dbd.h>
+
+/** The schema version this build creates and expects. */
+#define WM_STORE_SCHEMA_VERSION 1
+
+/** A store bound to one database connection for one unit of work. */
+typedef struct wm_store_t {
+    const apr_dbd_driver_t *driver;
+    apr_dbd_t *handle;
+    apr_hash_t *prepared; /* label -> apr_dbd_prepared_t * */
+    int pgsql;            /* dialect: 1 PostgreSQL, 0 SQLite */
+    const char *err;      /* the last database error, or NULL */
+} wm_store_t;
+
+/**
+ * Binds a store to a connection, setting the connection up on its first
+ * use: PRAGMAs on SQLite (WAL, synchronous=NORMAL, busy timeout), schema
+ * creation and forward migration in one transaction, then every statement
+ * prepared into the connection's prepared hash under a "wm_" label.
+ * mod_dbd prepares its own registered statements when a connection opens
+ * and drops the connection if one fails, which on a fresh database would be
+ * every one of ours; so ours are prepared here, after the schema exists.
+ * @param driver, handle  the open connection
+ * @param prepared        the connection's statement hash (mod_dbd's
+ *                        ap_dbd_t.prepared, or a hash the caller owns)
+ * @param conn_pool       a pool living as long as the connection; the
+ *                        statements are allocated in it
+ * @param p               the pool of the unit of work; holds the result
+ * @return APR_SUCCESS, or an error after logging the database's message
+ */
+apr_status_t wm_store_attach(wm_store_t **pst, const apr_dbd_driver_t *driver,
+                             apr_dbd_t *handle, apr_hash_t *prepared,
+                             apr_pool_t *conn_pool, apr_pool_t *p);
+
+/** The last database error on this store, for the caller's log line. */
+const char *wm_store_error(const wm_store_t *st);
+
+/** The schema version found in the database (0 if none); for tests. */
+apr_status_t wm_store_schema_version(wm_store_t *st, int *pversion,
+                                     apr_pool_t *p);
+
+/* ---------------------------------------------------------------- devices */
+
+/** A device row. Strings NULL when unset; times are seconds since 1970. */
+typedef struct wm_device_t {
+    const char *device_id;
+    const char *hw_dev_id;
+    const char *user;
+    const char *enroll_type;
+    const char *device_type;
+    const char *os_edition;
+    const char *os_version;
+    const char *device_name;
+    const char *cert_serial;
+    const char *cert_sha1;     /* upper-case hex thumbprint */
+    apr_int64_t cert_not_after;
+    const char *digest_ha1;    /* hex MD5(name:secret), OMA-DM digest */
+    const char *state;         /* "enrolled" or "unenrolled" */
+    apr_int64_t enrolled_at;
+    apr_int64_t last_seen;     /* 0 when never seen */
+} wm_device_t;
+
+/** Reads one device; *pdev NULL (and APR_SUCCESS) when there is none. */
+apr_status_t wm_store_device_get(wm_store_t *st, const char *device_id,
+                                 wm_device_t **pdev, apr_pool_t *p);
+
+/** Inserts the device, or replaces every field of the existing row with
+ *  the same DeviceID (re-enrollment; the caller decides it is allowed). */
+apr_status_t wm_store_device_put(wm_store_t *st, const wm_device_t *dev,
+                                 apr_pool_t *p);
+
+/* ----------------------------------------------------------------- tokens */
+
+/** Stores a login-page token by its hash (hex SHA-256), user and expiry. */
+apr_status_t wm_store_token_put(wm_store_t *st, const char *token_hash,
+                                const char *user, apr_int64_t expires,
+                                apr_pool_t *p);
+
+/** Looks a token up; *puser NULL when unknown or expired at now. */
+apr_status_t wm_store_token_get(wm_store_t *st, const char *token_hash,
+                                apr_int64_t now, const char **puser,
+                                apr_pool_t *p);
+
+/** Deletes tokens and nonces that expired before now; *pcount gets the
+ *  number of rows removed (may be NULL). */
+apr_status_t wm_store_purge(wm_store_t *st, apr_int64_t now, int *pcount,
+                            apr_pool_t *p);
+
+#endif /* WM_STORE_H */

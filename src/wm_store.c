@@ -1,0 +1,509 @@
+/* Licensed under the Apache License, Version 2.0 (the "License"); you may not
+ * use this file except in compliance with the License. You may obtain a copy
+ * of the License at http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+ * WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ */
+
+/* The store on apr_dbd: connection set-up (PRAGMAs, schema migration,
+ * prepared statements) and the data statements. One set of data statements
+ * serves SQLite and PostgreSQL; only the DDL differs (identity columns).
+ * Times are integers (seconds since 1970). apr_dbd writes placeholders as
+ * %s and maps them to each driver's own. */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_strings.h>
+#include <apr_time.h>
+
+#include "wm_log.h"
+#include "wm_store.h"
+
+/* A key in the prepared hash saying this connection is set up. */
+#define READY_LABEL "wm_store_ready"
+
+/* ------------------------------------------------------------ migrations */
+
+/* Each migration is a list of DDL statements; "@ID@" is replaced by the
+ * dialect's auto-increment primary key. Append, never edit: a database
+ * created by an older build is brought forward one version at a time. */
+static const char *const migration_1[] = {
+    "CREATE TABLE devices ("
+    " id @ID@,"
+    " device_id VARCHAR(255) NOT NULL UNIQUE,"
+    " hw_dev_id VARCHAR(255),"
+    " user_name VARCHAR(255) NOT NULL,"
+    " enroll_type VARCHAR(32),"
+    " device_type VARCHAR(64),"
+    " os_edition VARCHAR(32),"
+    " os_version VARCHAR(64),"
+    " device_name VARCHAR(255),"
+    " cert_serial VARCHAR(64),"
+    " cert_sha1 VARCHAR(40),"
+    " cert_not_after BIGINT,"
+    " digest_ha1 VARCHAR(32),"
+    " state VARCHAR(16) NOT NULL DEFAULT 'enrolled',"
+    " enrolled_at BIGINT NOT NULL,"
+    " last_seen BIGINT NOT NULL DEFAULT 0)",
+    "CREATE INDEX devices_cert ON devices (cert_sha1)",
+    "CREATE TABLE tokens ("
+    " token_hash VARCHAR(64) PRIMARY KEY,"
+    " user_name VARCHAR(255) NOT NULL,"
+    " expires BIGINT NOT NULL)",
+    "CREATE INDEX tokens_expires ON tokens (expires)",
+    "CREATE TABLE operations ("
+    " id @ID@,"
+    " device_id VARCHAR(255) NOT NULL,"
+    " type VARCHAR(32) NOT NULL,"
+    " body TEXT NOT NULL,"
+    " state VARCHAR(16) NOT NULL DEFAULT 'pending',"
+    " status INTEGER,"
+    " created BIGINT NOT NULL,"
+    " sent BIGINT,"
+    " completed BIGINT)",
+    "CREATE INDEX operations_queue ON operations (device_id, state, id)",
+    "CREATE TABLE results ("
+    " op_id BIGINT NOT NULL,"
+    " seq INTEGER NOT NULL,"
+    " uri TEXT,"
+    " data TEXT,"
+    " PRIMARY KEY (op_id, seq))",
+    "CREATE TABLE inventory ("
+    " device_id VARCHAR(255) NOT NULL,"
+    " uri VARCHAR(255) NOT NULL,"
+    " value TEXT,"
+    " updated BIGINT NOT NULL,"
+    " PRIMARY KEY (device_id, uri))",
+    "CREATE TABLE nonces ("
+    " nonce VARCHAR(64) PRIMARY KEY,"
+    " device_id VARCHAR(255) NOT NULL,"
+    " expires BIGINT NOT NULL)",
+    "CREATE INDEX nonces_expires ON nonces (expires)",
+    NULL};
+
+static const char *const *const migrations[] = {
+    migration_1,
+};
+
+/* ------------------------------------------------------------ statements */
+
+#define DEVICE_COLS                                                            "device_id, hw_dev_id, user_name, enroll_type, device_type, "              "os_edition, os_version, device_name, cert_serial, cert_sha1, "            "cert_not_after, digest_ha1, state, enrolled_at, last_seen"
+
+static const struct {
+    const char *label;
+    const char *sql;
+} statements[] = {
+    {"wm_device_get", "SELECT " DEVICE_COLS " FROM devices WHERE device_id = %s"},
+    {"wm_device_insert",
+     "INSERT INTO devices (" DEVICE_COLS ") VALUES "
+     "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"},
+    {"wm_device_update",
+     "UPDATE devices SET hw_dev_id = %s, user_name = %s, enroll_type = %s, "
+     "device_type = %s, os_edition = %s, os_version = %s, device_name = %s, "
+     "cert_serial = %s, cert_sha1 = %s, cert_not_after = %s, "
+     "digest_ha1 = %s, state = %s, enrolled_at = %s, last_seen = %s "
+     "WHERE device_id = %s"},
+    {"wm_token_put",
+     "INSERT INTO tokens (token_hash, user_name, expires) VALUES (%s, %s, %s)"},
+    {"wm_token_get",
+     "SELECT user_name FROM tokens WHERE token_hash = %s AND expires > %s"},
+    {"wm_token_purge", "DELETE FROM tokens WHERE expires <= %s"},
+    {"wm_nonce_purge", "DELETE FROM nonces WHERE expires <= %s"},
+};
+
+/* ------------------------------------------------------------- helpers */
+
+/* Keeps the database's message for wm_store_error; the caller decides
+ * whether the failure is worth an error line (a retried race is not). */
+static apr_status_t db_error(wm_store_t *st, int rc, const char *what,
+                             apr_pool_t *p)
+{
+    const char *msg = apr_dbd_error(st->driver, st->handle, rc);
+    st->err = apr_psprintf(p, "%s failed: %s", what,
+                           msg ? msg : "(no message)");
+    wm_log(WM_LOG_DEBUG, 0, p, "store: %s", st->err);
+    return APR_EGENERAL;
+}
+
+const char *wm_store_error(const wm_store_t *st)
+{
+    return st->err ? st->err : "no database error";
+}
+
+/* Runs a statement that may return rows, draining them all; the first
+ * column of the first row goes to *pfirst when it is not NULL. */
+static apr_status_t select_drain(wm_store_t *st, const char *sql,
+                                 const char **pfirst, apr_pool_t *p)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    int rc;
+
+    if (pfirst) {
+        *pfirst = NULL;
+    }
+    if ((rc = apr_dbd_select(st->driver, p, st->handle, &res, sql, 0))) {
+        return db_error(st, rc, sql, p);
+    }
+    while (apr_dbd_get_row(st->driver, p, res, &row, -1) == 0) {
+        if (pfirst && !*pfirst) {
+            const char *v = apr_dbd_get_entry(st->driver, row, 0);
+            *pfirst = apr_pstrdup(p, v ? v : "");
+        }
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t exec(wm_store_t *st, const char *sql, apr_pool_t *p)
+{
+    int nrows = 0, rc;
+    if ((rc = apr_dbd_query(st->driver, st->handle, &nrows, sql))) {
+        return db_error(st, rc, sql, p);
+    }
+    return APR_SUCCESS;
+}
+
+static apr_dbd_prepared_t *stmt(wm_store_t *st, const char *label)
+{
+    return apr_hash_get(st->prepared, label, APR_HASH_KEY_STRING);
+}
+
+static const char *i64(apr_int64_t v, apr_pool_t *p)
+{
+    return apr_psprintf(p, "%" APR_INT64_T_FMT, v);
+}
+
+static apr_int64_t to_i64(const char *s)
+{
+    return s ? apr_atoi64(s) : 0;
+}
+
+static const char *entry(wm_store_t *st, apr_dbd_row_t *row, int col,
+                         apr_pool_t *p)
+{
+    const char *v = apr_dbd_get_entry(st->driver, row, col);
+    return v ? apr_pstrdup(p, v) : NULL;
+}
+
+/* ----------------------------------------------------------- set-up */
+
+static const char *ddl_for(wm_store_t *st, const char *ddl, apr_pool_t *p)
+{
+    const char *at = strstr(ddl, "@ID@");
+    if (!at) {
+        return ddl;
+    }
+    return apr_pstrcat(p, apr_pstrmemdup(p, ddl, (apr_size_t)(at - ddl)),
+                       st->pgsql ? "BIGINT GENERATED BY DEFAULT AS IDENTITY "
+                                   "PRIMARY KEY"
+                                 : "INTEGER PRIMARY KEY AUTOINCREMENT",
+                       at + 4, NULL);
+}
+
+apr_status_t wm_store_schema_version(wm_store_t *st, int *pversion,
+                                     apr_pool_t *p)
+{
+    const char *v;
+    apr_status_t rv;
+
+    *pversion = 0;
+    if ((rv = select_drain(st, "SELECT MAX(version) FROM wm_schema", &v, p))) {
+        return rv;
+    }
+    *pversion = (v && *v) ? atoi(v) : 0;
+    return APR_SUCCESS;
+}
+
+/* Creates or brings the schema forward inside one transaction that holds
+ * the database's write lock, so that several httpd children opening a
+ * fresh database at once migrate it exactly once. */
+static apr_status_t migrate(wm_store_t *st, apr_pool_t *p)
+{
+    int version, v, i;
+    apr_status_t rv;
+    const char *const *ddl;
+
+    if ((rv = exec(st, st->pgsql ? "BEGIN" : "BEGIN IMMEDIATE", p))) {
+        return rv;
+    }
+    if (st->pgsql) {
+        /* Serialises concurrent migrations across nodes; the key is an
+         * arbitrary constant of this module. */
+        if ((rv = select_drain(st, "SELECT pg_advisory_xact_lock(7061964)",
+                               NULL, p))) {
+            goto leave;
+        }
+    }
+    if ((rv = exec(st, "CREATE TABLE IF NOT EXISTS wm_schema "
+                       "(version INTEGER NOT NULL)",
+                   p))
+        || (rv = wm_store_schema_version(st, &version, p))) {
+        goto leave;
+    }
+    if (version > WM_STORE_SCHEMA_VERSION) {
+        st->err = apr_psprintf(p, "the database has schema version %d, "
+                                  "newer than this module's %d",
+                               version, WM_STORE_SCHEMA_VERSION);
+        rv = APR_EGENERAL;
+        goto leave;
+    }
+    for (v = version + 1; v <= WM_STORE_SCHEMA_VERSION; v++) {
+        ddl = migrations[v - 1];
+        for (i = 0; ddl[i]; i++) {
+            if ((rv = exec(st, ddl_for(st, ddl[i], p), p))) {
+                goto leave;
+            }
+        }
+        if ((rv = exec(st,
+                       apr_psprintf(p, "INSERT INTO wm_schema (version) "
+                                       "VALUES (%d)",
+                                    v),
+                       p))) {
+            goto leave;
+        }
+        wm_log(WM_LOG_NOTICE, 0, p, "store: schema migrated to version %d",
+               v);
+    }
+leave:
+    if (rv) {
+        exec(st, "ROLLBACK", p);
+        return rv;
+    }
+    return exec(st, "COMMIT", p);
+}
+
+/* WAL is a property of the database file: set once, it stays. Switching
+ * needs the database to itself, so when several children open a fresh
+ * database at once only one switch succeeds; the others find WAL set. */
+static apr_status_t use_wal(wm_store_t *st, apr_pool_t *p)
+{
+    const char *mode;
+    int rc;
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+
+    if (select_drain(st, "PRAGMA journal_mode", &mode, p) == APR_SUCCESS
+        && mode && !strcasecmp(mode, "wal")) {
+        return APR_SUCCESS;
+    }
+    rc = apr_dbd_select(st->driver, p, st->handle, &res,
+                        "PRAGMA journal_mode = WAL", 0);
+    if (rc == 0) {
+        while (apr_dbd_get_row(st->driver, p, res, &row, -1) == 0) {
+        }
+    }
+    if (select_drain(st, "PRAGMA journal_mode", &mode, p) == APR_SUCCESS
+        && mode && !strcasecmp(mode, "wal")) {
+        return APR_SUCCESS;
+    }
+    return db_error(st, rc ? rc : -1, "PRAGMA journal_mode = WAL", p);
+}
+
+static apr_status_t setup_connection(wm_store_t *st, apr_pool_t *conn_pool,
+                                     apr_pool_t *p)
+{
+    apr_status_t rv;
+    size_t i;
+    int rc, attempt;
+
+    if (!st->pgsql) {
+        /* The busy timeout first: everything after it may meet a writer.
+         * With WAL (use_wal) NORMAL syncs at checkpoints only, which WAL
+         * keeps crash-safe. PRAGMAs that return rows cannot go in
+         * DBDInitSQL, so they are run here. */
+        if ((rv = select_drain(st, "PRAGMA busy_timeout = 10000", NULL, p))
+            || (rv = exec(st, "PRAGMA synchronous = NORMAL", p))) {
+            return rv;
+        }
+    }
+    /* Children that open a fresh database together race to create it;
+     * the loser sees "schema has changed" or a lock, and a retry finds
+     * the schema made. */
+    for (attempt = 0; (rv = migrate(st, p)) && attempt < 4; attempt++) {
+        apr_sleep(apr_time_from_msec(50));
+    }
+    if (rv) {
+        return rv;
+    }
+    if (!st->pgsql && (rv = use_wal(st, p))) {
+        return rv;
+    }
+    /* The statements live in the connection's own pool: the SQLite driver
+     * walks its list of statements when it closes the connection, so they
+     * must not be freed before it. */
+    for (i = 0; i < sizeof(statements) / sizeof(statements[0]); i++) {
+        apr_dbd_prepared_t *ps = NULL;
+        rc = apr_dbd_prepare(st->driver, conn_pool, st->handle,
+                             statements[i].sql, statements[i].label, &ps);
+        if (rc) {
+            return db_error(st, rc, statements[i].label, p);
+        }
+        apr_hash_set(st->prepared, statements[i].label, APR_HASH_KEY_STRING,
+                     ps);
+    }
+    apr_hash_set(st->prepared, READY_LABEL, APR_HASH_KEY_STRING, st);
+    return APR_SUCCESS;
+}
+
+apr_status_t wm_store_attach(wm_store_t **pst, const apr_dbd_driver_t *driver,
+                             apr_dbd_t *handle, apr_hash_t *prepared,
+                             apr_pool_t *conn_pool, apr_pool_t *p)
+{
+    wm_store_t *st = apr_pcalloc(p, sizeof(*st));
+    apr_status_t rv;
+
+    *pst = NULL;
+    st->driver = driver;
+    st->handle = handle;
+    st->prepared = prepared;
+    st->pgsql = !strcmp(apr_dbd_name(driver), "pgsql");
+    if (!st->pgsql && strcmp(apr_dbd_name(driver), "sqlite3")) {
+        /* neither SQLite nor PostgreSQL: the DDL has no dialect for it */
+        wm_log(WM_LOG_ERR, 0, p, "store: unsupported DBDriver %s (use "
+                                 "sqlite3 or pgsql)",
+               apr_dbd_name(driver));
+        return APR_ENOTIMPL;
+    }
+    if (!apr_hash_get(prepared, READY_LABEL, APR_HASH_KEY_STRING)
+        && (rv = setup_connection(st, conn_pool, p))) {
+        wm_log(WM_LOG_ERR, 0, p, "store: setting up the %s connection "
+                                 "failed: %s",
+               apr_dbd_name(driver), wm_store_error(st));
+        return rv;
+    }
+    *pst = st;
+    return APR_SUCCESS;
+}
+
+/* ----------------------------------------------------------- devices */
+
+apr_status_t wm_store_device_get(wm_store_t *st, const char *device_id,
+                                 wm_device_t **pdev, apr_pool_t *p)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    wm_device_t *dev = NULL;
+    int rc;
+
+    *pdev = NULL;
+    rc = apr_dbd_pvselect(st->driver, p, st->handle, &res,
+                          stmt(st, "wm_device_get"), 0, device_id);
+    if (rc) {
+        return db_error(st, rc, "wm_device_get", p);
+    }
+    /* Drain every row (DESIGN: never break out of apr_dbd_get_row). */
+    while (apr_dbd_get_row(st->driver, p, res, &row, -1) == 0) {
+        if (dev) {
+            continue;
+        }
+        dev = apr_pcalloc(p, sizeof(*dev));
+        dev->device_id = entry(st, row, 0, p);
+        dev->hw_dev_id = entry(st, row, 1, p);
+        dev->user = entry(st, row, 2, p);
+        dev->enroll_type = entry(st, row, 3, p);
+        dev->device_type = entry(st, row, 4, p);
+        dev->os_edition = entry(st, row, 5, p);
+        dev->os_version = entry(st, row, 6, p);
+        dev->device_name = entry(st, row, 7, p);
+        dev->cert_serial = entry(st, row, 8, p);
+        dev->cert_sha1 = entry(st, row, 9, p);
+        dev->cert_not_after = to_i64(entry(st, row, 10, p));
+        dev->digest_ha1 = entry(st, row, 11, p);
+        dev->state = entry(st, row, 12, p);
+        dev->enrolled_at = to_i64(entry(st, row, 13, p));
+        dev->last_seen = to_i64(entry(st, row, 14, p));
+    }
+    *pdev = dev;
+    return APR_SUCCESS;
+}
+
+apr_status_t wm_store_device_put(wm_store_t *st, const wm_device_t *d,
+                                 apr_pool_t *p)
+{
+    const char *state = d->state ? d->state : "enrolled";
+    int nrows = 0, rc;
+
+    rc = apr_dbd_pvquery(st->driver, p, st->handle, &nrows,
+                         stmt(st, "wm_device_update"), d->hw_dev_id, d->user,
+                         d->enroll_type, d->device_type, d->os_edition,
+                         d->os_version, d->device_name, d->cert_serial,
+                         d->cert_sha1, i64(d->cert_not_after, p),
+                         d->digest_ha1, state, i64(d->enrolled_at, p),
+                         i64(d->last_seen, p), d->device_id);
+    if (rc) {
+        return db_error(st, rc, "wm_device_update", p);
+    }
+    if (nrows > 0) {
+        return APR_SUCCESS;
+    }
+    rc = apr_dbd_pvquery(st->driver, p, st->handle, &nrows,
+                         stmt(st, "wm_device_insert"), d->device_id,
+                         d->hw_dev_id, d->user, d->enroll_type,
+                         d->device_type, d->os_edition, d->os_version,
+                         d->device_name, d->cert_serial, d->cert_sha1,
+                         i64(d->cert_not_after, p), d->digest_ha1, state,
+                         i64(d->enrolled_at, p), i64(d->last_seen, p));
+    if (rc) {
+        return db_error(st, rc, "wm_device_insert", p);
+    }
+    return APR_SUCCESS;
+}
+
+/* ------------------------------------------------------------ tokens */
+
+apr_status_t wm_store_token_put(wm_store_t *st, const char *token_hash,
+                                const char *user, apr_int64_t expires,
+                                apr_pool_t *p)
+{
+    int nrows = 0, rc;
+    rc = apr_dbd_pvquery(st->driver, p, st->handle, &nrows,
+                         stmt(st, "wm_token_put"), token_hash, user,
+                         i64(expires, p));
+    return rc ? db_error(st, rc, "wm_token_put", p) : APR_SUCCESS;
+}
+
+apr_status_t wm_store_token_get(wm_store_t *st, const char *token_hash,
+                                apr_int64_t now, const char **puser,
+                                apr_pool_t *p)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    int rc;
+
+    *puser = NULL;
+    rc = apr_dbd_pvselect(st->driver, p, st->handle, &res,
+                          stmt(st, "wm_token_get"), 0, token_hash,
+                          i64(now, p));
+    if (rc) {
+        return db_error(st, rc, "wm_token_get", p);
+    }
+    while (apr_dbd_get_row(st->driver, p, res, &row, -1) == 0) {
+        if (!*puser) {
+            *puser = entry(st, row, 0, p);
+        }
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t wm_store_purge(wm_store_t *st, apr_int64_t now, int *pcount,
+                            apr_pool_t *p)
+{
+    int n1 = 0, n2 = 0, rc;
+    const char *t = i64(now, p);
+
+    if ((rc = apr_dbd_pvquery(st->driver, p, st->handle, &n1,
+                              stmt(st, "wm_token_purge"), t))) {
+        return db_error(st, rc, "wm_token_purge", p);
+    }
+    if ((rc = apr_dbd_pvquery(st->driver, p, st->handle, &n2,
+                              stmt(st, "wm_nonce_purge"), t))) {
+        return db_error(st, rc, "wm_nonce_purge", p);
+    }
+    if (pcount) {
+        *pcount = n1 + n2;
+    }
+    return APR_SUCCESS;
+}
