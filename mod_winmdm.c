@@ -41,8 +41,7 @@ AP_DECLARE_MODULE(winmdm) = {
 #endif
 };
 
-static int wm_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
-                         apr_pool_t *ptemp)
+static int wm_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
     (void)pconf, (void)plog, (void)ptemp;
     wm_dbd_pre_config();
@@ -68,8 +67,8 @@ static int wm_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     wm_log_glue_init(s);
     wm_xml_init();
     if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
-        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, WMLOGNO(00017)
-                     "mod_winmdm (v%s) initialized", WM_VERSION);
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                     WMLOGNO(00017) "mod_winmdm (v%s) initialized", WM_VERSION);
     }
     return OK;
 }

@@ -32,22 +32,22 @@ typedef enum {
 } wm_devauth_e;
 
 typedef struct wm_srv_conf_t {
-    int enabled;                   /* WinMDM */
-    apr_array_header_t *domains;   /* WinMDMDomain, const char * */
-    const char *public_url;        /* WinMDMPublicURL, no trailing slash */
-    const char *management_url;    /* WinMDMManagementURL */
-    const char *api_prefix;        /* WinMDMAPIPrefix */
-    int auth_policy;               /* WinMDMAuthPolicy, wm_auth_policy_e */
+    int enabled;                        /* WinMDM */
+    apr_array_header_t *domains;        /* WinMDMDomain, const char * */
+    const char *public_url;             /* WinMDMPublicURL, no trailing slash */
+    const char *management_url;         /* WinMDMManagementURL */
+    const char *api_prefix;             /* WinMDMAPIPrefix */
+    int auth_policy;                    /* WinMDMAuthPolicy, wm_auth_policy_e */
     apr_array_header_t *auth_providers; /* WinMDMAuthProvider */
-    const char *ca_cert_file;      /* WinMDMCACertificateFile */
-    const char *ca_key_file;       /* WinMDMCAKeyFile */
-    int cert_validity;             /* WinMDMCertificateValidity, days */
-    int renew_period;              /* WinMDMRenewPeriod, days */
-    int token_lifetime;            /* WinMDMTokenLifetime, seconds */
-    const char *provider_id;       /* WinMDMProviderID */
-    int poll_interval;             /* WinMDMPollInterval, minutes */
-    int device_auth;               /* WinMDMDeviceAuth, wm_devauth_e */
-    apr_off_t max_message_size;    /* WinMDMMaxMessageSize, bytes */
+    const char *ca_cert_file;           /* WinMDMCACertificateFile */
+    const char *ca_key_file;            /* WinMDMCAKeyFile */
+    int cert_validity;                  /* WinMDMCertificateValidity, days */
+    int renew_period;                   /* WinMDMRenewPeriod, days */
+    int token_lifetime;                 /* WinMDMTokenLifetime, seconds */
+    const char *provider_id;            /* WinMDMProviderID */
+    int poll_interval;                  /* WinMDMPollInterval, minutes */
+    int device_auth;                    /* WinMDMDeviceAuth, wm_devauth_e */
+    apr_off_t max_message_size;         /* WinMDMMaxMessageSize, bytes */
 
     /* Set at startup by wm_config_check, not by directives. */
     struct wm_ca_t *ca;

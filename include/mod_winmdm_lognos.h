@@ -9,9 +9,11 @@
 
 /* Log message tags. mod_winmdm is third-party, so it does not take httpd's
  * AH numbers: every message at debug level or above carries its own
- * "WMnnnnn: " tag, used once and never reused. The list of numbers in use
+ * "WMnnnnn: " tag, used once and never reused. The core (src/wm_*.c)
+ * writes the same form with WM_LOGNO from wm_log.h. The list of numbers in use
  * is kept by grepping for WMLOGNO; the next free number is noted here.
- * Next: 00030 */
+ * Numbers 00013, 00015 and 00016 were used once and are retired.
+ * Next: 00022 */
 
 #ifndef MOD_WINMDM_LOGNOS_H
 #define MOD_WINMDM_LOGNOS_H

@@ -36,8 +36,8 @@ typedef int wm_endpoint_fn(request_rec *r, const wm_srv_conf_t *sc,
                            const wm_route_t *route);
 
 struct wm_route_t {
-    const char *path;   /* device-facing path, or suffix after {api} */
-    unsigned flags;     /* WM_RT_* */
+    const char *path;    /* device-facing path, or suffix after {api} */
+    unsigned flags;      /* WM_RT_* */
     apr_int64_t methods; /* AP_METHOD_BIT << M_xxx */
     wm_endpoint_e endpoint;
     wm_endpoint_fn *handler;

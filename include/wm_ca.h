@@ -34,7 +34,6 @@ typedef struct wm_ca_t {
  * @return APR_SUCCESS or APR_EINVAL
  */
 apr_status_t wm_ca_load(wm_ca_t **pca, const char *cert_file,
-                        const char *key_file, const char **perr,
-                        apr_pool_t *p);
+                        const char *key_file, const char **perr, apr_pool_t *p);
 
 #endif /* WM_CA_H */

@@ -19,9 +19,11 @@
 
 #include "wm_soap.h"
 
-#define WM_NS_DISCOVERY "http://schemas.microsoft.com/windows/management/2012/01/enrollment"
+#define WM_NS_DISCOVERY                                                        \
+    "http://schemas.microsoft.com/windows/management/2012/01/enrollment"
 #define WM_ACTION_DISCOVER WM_NS_DISCOVERY "/IDiscoveryService/Discover"
-#define WM_ACTION_DISCOVER_RESPONSE WM_NS_DISCOVERY "/IDiscoveryService/DiscoverResponse"
+#define WM_ACTION_DISCOVER_RESPONSE                                            \
+    WM_NS_DISCOVERY "/IDiscoveryService/DiscoverResponse"
 
 /** WinMDMAuthPolicy. */
 typedef enum { WM_AUTH_FEDERATED = 0, WM_AUTH_ONPREMISE = 1 } wm_auth_policy_e;
@@ -39,7 +41,7 @@ typedef struct wm_discover_req_t {
 
 /** What a vhost answers with. */
 typedef struct wm_discovery_conf_t {
-    const char *public_url;          /* no trailing slash */
+    const char *public_url;            /* no trailing slash */
     const apr_array_header_t *domains; /* const char *; NULL or empty: any */
     wm_auth_policy_e policy;
 } wm_discovery_conf_t;

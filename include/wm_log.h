@@ -24,6 +24,10 @@
 #define WM_LOG_DEBUG 7
 #define WM_LOG_TRACE1 8
 
+/* Every core message at debug level or above carries its own tag, from
+ * the same number space as the glue's (include/mod_winmdm_lognos.h). */
+#define WM_LOGNO(n) "WM" #n ": "
+
 /** Receives one core log line: level, apr status (0 if none), the text. */
 typedef void wm_log_print_cb(int level, apr_status_t rv, const char *msg,
                              apr_pool_t *p);

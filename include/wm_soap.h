@@ -20,9 +20,12 @@
 #define WM_NS_SOAP "http://www.w3.org/2003/05/soap-envelope"
 #define WM_NS_SOAP11 "http://schemas.xmlsoap.org/soap/envelope/"
 #define WM_NS_WSA "http://www.w3.org/2005/08/addressing"
-#define WM_NS_WSSE "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
-#define WM_NS_WSU "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
-#define WM_NS_ENROLL "http://schemas.microsoft.com/windows/pki/2009/01/enrollment"
+#define WM_NS_WSSE                                                             \
+    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
+#define WM_NS_WSU                                                              \
+    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
+#define WM_NS_ENROLL                                                           \
+    "http://schemas.microsoft.com/windows/pki/2009/01/enrollment"
 
 /* Nesting real requests need: WSTEP's AdditionalContext sits 7 deep. */
 #define WM_SOAP_MAX_DEPTH 32
@@ -51,13 +54,13 @@ apr_status_t wm_soap_parse(wm_soap_env_t **penv, const char *buf,
 
 /** MS-MDE2 section 2.2.10 fault subcodes. */
 typedef enum {
-    WM_FAULT_MESSAGE_FORMAT,     /* s:MessageFormat */
-    WM_FAULT_AUTHENTICATION,     /* s:Authentication */
-    WM_FAULT_AUTHORIZATION,      /* s:Authorization */
+    WM_FAULT_MESSAGE_FORMAT,      /* s:MessageFormat */
+    WM_FAULT_AUTHENTICATION,      /* s:Authentication */
+    WM_FAULT_AUTHORIZATION,       /* s:Authorization */
     WM_FAULT_CERTIFICATE_REQUEST, /* s:CertificateRequest */
-    WM_FAULT_ENROLLMENT_SERVER,  /* s:EnrollmentServer */
-    WM_FAULT_INTERNAL_SERVICE,   /* a:InternalServiceFault */
-    WM_FAULT_INVALID_SECURITY    /* a:InvalidSecurity */
+    WM_FAULT_ENROLLMENT_SERVER,   /* s:EnrollmentServer */
+    WM_FAULT_INTERNAL_SERVICE,    /* a:InternalServiceFault */
+    WM_FAULT_INVALID_SECURITY     /* a:InvalidSecurity */
 } wm_fault_e;
 
 /** The QName of a subcode, e.g. "s:MessageFormat". */

@@ -72,12 +72,12 @@ typedef struct wm_device_t {
     const char *os_version;
     const char *device_name;
     const char *cert_serial;
-    const char *cert_sha1;     /* upper-case hex thumbprint */
+    const char *cert_sha1; /* upper-case hex thumbprint */
     apr_int64_t cert_not_after;
-    const char *digest_ha1;    /* hex MD5(name:secret), OMA-DM digest */
-    const char *state;         /* "enrolled" or "unenrolled" */
+    const char *digest_ha1; /* hex MD5(name:secret), OMA-DM digest */
+    const char *state;      /* "enrolled" or "unenrolled" */
     apr_int64_t enrolled_at;
-    apr_int64_t last_seen;     /* 0 when never seen */
+    apr_int64_t last_seen; /* 0 when never seen */
 } wm_device_t;
 
 /** Reads one device; *pdev NULL (and APR_SUCCESS) when there is none. */

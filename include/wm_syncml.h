@@ -40,9 +40,9 @@ typedef struct wm_syncml_hdr_t {
     const char *ver_proto;
     const char *session_id;
     const char *msg_id;
-    const char *target_uri; /* the server URL the device posted to */
-    const char *source_uri; /* the device: its DeviceID */
-    xmlNodePtr cred;        /* Cred element, or NULL */
+    const char *target_uri;   /* the server URL the device posted to */
+    const char *source_uri;   /* the device: its DeviceID */
+    xmlNodePtr cred;          /* Cred element, or NULL */
     apr_int64_t max_msg_size; /* Meta/MaxMsgSize, 0 when not stated */
 } wm_syncml_hdr_t;
 
@@ -61,8 +61,8 @@ typedef struct wm_syncml_msg_t {
  *         SyncBody, with *perr saying why
  */
 apr_status_t wm_syncml_parse(wm_syncml_msg_t **pmsg, const char *buf,
-                             apr_size_t len, apr_size_t max,
-                             const char **perr, apr_pool_t *p);
+                             apr_size_t len, apr_size_t max, const char **perr,
+                             apr_pool_t *p);
 
 /**
  * Builds a reply holding only the SyncHdr, its Status (CmdID 1, MsgRef =

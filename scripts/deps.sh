@@ -5,6 +5,7 @@
 set -e
 PKGS="apache2 apache2-bin apache2-dev libapache2-mod-perl2
 libwww-perl liblwp-protocol-https-perl libio-socket-ssl-perl libjson-perl
+libxml-libxml-perl apache2-utils
 libaprutil1-dbd-sqlite3 libxml2-dev libssl-dev libjansson-dev check
 pkg-config sqlite3 openssl make gcc"
 missing=""

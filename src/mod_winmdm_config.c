@@ -118,8 +118,8 @@ wm_auth_policy_e wm_conf_auth_policy(const wm_srv_conf_t *sc)
 const apr_array_header_t *wm_conf_auth_providers(const wm_srv_conf_t *sc)
 {
     static const char *def_names[] = {"file"};
-    static const apr_array_header_t def = {
-        NULL, sizeof(const char *), 1, 1, (char *)def_names};
+    static const apr_array_header_t def = {NULL, sizeof(const char *), 1, 1,
+                                           (char *)def_names};
     return sc->auth_providers ? sc->auth_providers : &def;
 }
 
@@ -176,9 +176,9 @@ static const char *set_enabled(cmd_parms *cmd, void *dc, int on)
     (void)dc;
     sc->enabled = on ? 1 : 0;
     if (on && cmd->directive) {
-        sc->defined_in = apr_psprintf(cmd->pool, "%s:%d",
-                                      cmd->directive->filename,
-                                      cmd->directive->line_num);
+        sc->defined_in =
+            apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename,
+                         cmd->directive->line_num);
     }
     return NULL;
 }
@@ -190,15 +190,19 @@ static const char *set_domain(cmd_parms *cmd, void *dc, const char *arg)
     char *d = apr_pstrdup(cmd->pool, arg), *c;
     (void)dc;
 
-    if (!*d || *d == '.' || *d == '-' || d[strlen(d) - 1] == '.'
-        || strstr(d, "..") || strlen(d) > 253) {
-        return apr_psprintf(cmd->pool, "WinMDMDomain: '%s' is not a domain "
-                                       "name", arg);
+    if (!*d || *d == '.' || *d == '-' || d[strlen(d) - 1] == '.' ||
+        strstr(d, "..") || strlen(d) > 253) {
+        return apr_psprintf(cmd->pool,
+                            "WinMDMDomain: '%s' is not a domain "
+                            "name",
+                            arg);
     }
     for (c = d; *c; c++) {
         if (!apr_isalnum(*c) && *c != '-' && *c != '.') {
-            return apr_psprintf(cmd->pool, "WinMDMDomain: '%s' is not a "
-                                           "domain name", arg);
+            return apr_psprintf(cmd->pool,
+                                "WinMDMDomain: '%s' is not a "
+                                "domain name",
+                                arg);
         }
         *c = (char)apr_tolower(*c);
     }
@@ -211,19 +215,19 @@ static const char *set_domain(cmd_parms *cmd, void *dc, const char *arg)
 
 /* An absolute http(s) URL with a host and nothing after the path; the
  * trailing slash is dropped so paths can be appended. */
-static const char *check_url(cmd_parms *cmd, const char *arg,
-                             const char **pout)
+static const char *check_url(cmd_parms *cmd, const char *arg, const char **pout)
 {
     apr_uri_t uri;
     char *u;
     size_t n;
 
-    if (apr_uri_parse(cmd->pool, arg, &uri) != APR_SUCCESS || !uri.scheme
-        || (strcasecmp(uri.scheme, "https") && strcasecmp(uri.scheme, "http"))
-        || !uri.hostname || !*uri.hostname || uri.query || uri.fragment
-        || uri.user) {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not an absolute http or "
-                                       "https URL without query or fragment",
+    if (apr_uri_parse(cmd->pool, arg, &uri) != APR_SUCCESS || !uri.scheme ||
+        (strcasecmp(uri.scheme, "https") && strcasecmp(uri.scheme, "http")) ||
+        !uri.hostname || !*uri.hostname || uri.query || uri.fragment ||
+        uri.user) {
+        return apr_psprintf(cmd->pool,
+                            "%s: '%s' is not an absolute http or "
+                            "https URL without query or fragment",
                             cmd->cmd->name, arg);
     }
     u = apr_pstrdup(cmd->pool, arg);
@@ -241,8 +245,7 @@ static const char *set_public_url(cmd_parms *cmd, void *dc, const char *arg)
     return check_url(cmd, arg, &srv_conf(cmd)->public_url);
 }
 
-static const char *set_management_url(cmd_parms *cmd, void *dc,
-                                      const char *arg)
+static const char *set_management_url(cmd_parms *cmd, void *dc, const char *arg)
 {
     (void)dc;
     return check_url(cmd, arg, &srv_conf(cmd)->management_url);
@@ -258,9 +261,11 @@ static const char *set_api_prefix(cmd_parms *cmd, void *dc, const char *arg)
         v[--n] = '\0';
     }
     if (v[0] != '/' || n < 2 || strpbrk(v, "?#%") || strstr(v, "//")) {
-        return apr_psprintf(cmd->pool, "WinMDMAPIPrefix: '%s' is not a URL "
-                                       "path such as /api/device-mgt/windows/"
-                                       "v1.0", arg);
+        return apr_psprintf(cmd->pool,
+                            "WinMDMAPIPrefix: '%s' is not a URL "
+                            "path such as /api/device-mgt/windows/"
+                            "v1.0",
+                            arg);
     }
     srv_conf(cmd)->api_prefix = v;
     return NULL;
@@ -281,22 +286,19 @@ static const char *set_auth_policy(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
-static const char *set_auth_provider(cmd_parms *cmd, void *dc,
-                                     const char *arg)
+static const char *set_auth_provider(cmd_parms *cmd, void *dc, const char *arg)
 {
     wm_srv_conf_t *sc = srv_conf(cmd);
     (void)dc;
     if (!sc->auth_providers) {
-        sc->auth_providers = apr_array_make(cmd->pool, 2,
-                                            sizeof(const char *));
+        sc->auth_providers = apr_array_make(cmd->pool, 2, sizeof(const char *));
     }
     APR_ARRAY_PUSH(sc->auth_providers, const char *) =
         apr_pstrdup(cmd->pool, arg);
     return NULL;
 }
 
-static const char *set_file(cmd_parms *cmd, const char *arg,
-                            const char **pout)
+static const char *set_file(cmd_parms *cmd, const char *arg, const char **pout)
 {
     const char *path = ap_server_root_relative(cmd->pool, arg);
     if (!path) {
@@ -329,16 +331,16 @@ static const char *set_int(cmd_parms *cmd, const char *arg, int min, int max,
     errno = 0;
     v = apr_strtoi64(arg, &end, 10);
     if (errno || end == arg || *end || v < min || v > max) {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a whole number from "
-                                       "%d to %d",
+        return apr_psprintf(cmd->pool,
+                            "%s: '%s' is not a whole number from "
+                            "%d to %d",
                             cmd->cmd->name, arg, min, max);
     }
     *pout = (int)v;
     return NULL;
 }
 
-static const char *set_cert_validity(cmd_parms *cmd, void *dc,
-                                     const char *arg)
+static const char *set_cert_validity(cmd_parms *cmd, void *dc, const char *arg)
 {
     (void)dc;
     return set_int(cmd, arg, 1, 3650, &srv_conf(cmd)->cert_validity);
@@ -350,8 +352,7 @@ static const char *set_renew_period(cmd_parms *cmd, void *dc, const char *arg)
     return set_int(cmd, arg, 1, 3649, &srv_conf(cmd)->renew_period);
 }
 
-static const char *set_token_lifetime(cmd_parms *cmd, void *dc,
-                                      const char *arg)
+static const char *set_token_lifetime(cmd_parms *cmd, void *dc, const char *arg)
 {
     (void)dc;
     return set_int(cmd, arg, 30, 86400, &srv_conf(cmd)->token_lifetime);
@@ -376,8 +377,7 @@ static const char *set_provider_id(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
-static const char *set_poll_interval(cmd_parms *cmd, void *dc,
-                                     const char *arg)
+static const char *set_poll_interval(cmd_parms *cmd, void *dc, const char *arg)
 {
     (void)dc;
     return set_int(cmd, arg, 1, 1440, &srv_conf(cmd)->poll_interval);
@@ -407,8 +407,8 @@ static const char *set_max_message_size(cmd_parms *cmd, void *dc,
     apr_off_t v;
     char *end;
     (void)dc;
-    if (apr_strtoff(&v, arg, &end, 10) != APR_SUCCESS || *end || v < 4096
-        || v > 268435456) {
+    if (apr_strtoff(&v, arg, &end, 10) != APR_SUCCESS || *end || v < 4096 ||
+        v > 268435456) {
         return "WinMDMMaxMessageSize: must be a number of bytes from 4096 to "
                "268435456";
     }
@@ -440,8 +440,9 @@ const command_rec wm_config_cmds[] = {
     AP_INIT_TAKE1("WinMDMCAKeyFile", set_ca_key, NULL, RSRC_CONF,
                   "PEM private key of the device CA"),
     AP_INIT_TAKE1("WinMDMCertificateValidity", set_cert_validity, NULL,
-                  RSRC_CONF, "lifetime of a device certificate in days "
-                             "(default 365)"),
+                  RSRC_CONF,
+                  "lifetime of a device certificate in days "
+                  "(default 365)"),
     AP_INIT_TAKE1("WinMDMRenewPeriod", set_renew_period, NULL, RSRC_CONF,
                   "days before expiry that a device renews (default 42)"),
     AP_INIT_TAKE1("WinMDMTokenLifetime", set_token_lifetime, NULL, RSRC_CONF,
@@ -454,9 +455,9 @@ const command_rec wm_config_cmds[] = {
     AP_INIT_TAKE1("WinMDMDeviceAuth", set_device_auth, NULL, RSRC_CONF,
                   "how devices prove themselves in OMA-DM: cert, digest or "
                   "any (default any)"),
-    AP_INIT_TAKE1("WinMDMMaxMessageSize", set_max_message_size, NULL,
-                  RSRC_CONF, "largest request body read, in bytes (default "
-                             "524288)"),
+    AP_INIT_TAKE1("WinMDMMaxMessageSize", set_max_message_size, NULL, RSRC_CONF,
+                  "largest request body read, in bytes (default "
+                  "524288)"),
     {NULL}};
 
 /* ----------------------------------------------------------- startup */
@@ -493,8 +494,9 @@ int wm_config_check(apr_pool_t *pconf, server_rec *s)
             return refuse(s, sc, "WinMDMCAKeyFile is required");
         }
         if (wm_conf_renew_period(sc) >= wm_conf_cert_validity(sc)) {
-            return refuse(s, sc, "WinMDMRenewPeriod must be shorter than "
-                                 "WinMDMCertificateValidity");
+            return refuse(s, sc,
+                          "WinMDMRenewPeriod must be shorter than "
+                          "WinMDMCertificateValidity");
         }
         providers = wm_conf_auth_providers(sc);
         for (i = 0; i < providers->nelts; i++) {
@@ -513,8 +515,9 @@ int wm_config_check(apr_pool_t *pconf, server_rec *s)
         if (wm_ca_load(&sc->ca, sc->ca_cert_file, sc->ca_key_file, &err,
                        pconf)) {
             return refuse(s, sc,
-                          apr_pstrcat(pconf, "WinMDMCACertificateFile/"
-                                             "WinMDMCAKeyFile: ",
+                          apr_pstrcat(pconf,
+                                      "WinMDMCACertificateFile/"
+                                      "WinMDMCAKeyFile: ",
                                       err, NULL));
         }
     }

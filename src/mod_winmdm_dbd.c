@@ -29,9 +29,9 @@
 #include "mod_winmdm_dbd.h"
 #include "mod_winmdm_private.h"
 
-static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire;
-static APR_OPTIONAL_FN_TYPE(ap_dbd_open) *dbd_open;
-static APR_OPTIONAL_FN_TYPE(ap_dbd_close) *dbd_close;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) * dbd_acquire;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_open) * dbd_open;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_close) * dbd_close;
 
 void wm_dbd_pre_config(void)
 {
@@ -43,11 +43,11 @@ void wm_dbd_pre_config(void)
 int wm_dbd_check(server_rec *s)
 {
     for (; s; s = s->next) {
-        if (wm_conf_enabled(wm_config_get(s))
-            && (!dbd_acquire || !dbd_open || !dbd_close)) {
+        if (wm_conf_enabled(wm_config_get(s)) &&
+            (!dbd_acquire || !dbd_open || !dbd_close)) {
             ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s,
                          WMLOGNO(00010) "WinMDM On needs mod_dbd: load it "
-                         "and set DBDriver and DBDParams");
+                                        "and set DBDriver and DBDParams");
             return HTTP_INTERNAL_SERVER_ERROR;
         }
     }
@@ -69,20 +69,22 @@ void wm_dbd_child_init(apr_pool_t *pchild, server_rec *s)
             continue;
         }
         if (!(dbd = dbd_open(pchild, s))) {
-            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, WMLOGNO(00011)
-                         "cannot open the database (check DBDriver, "
-                         "DBDParams and that httpd's user can write the "
-                         "database folder)");
+            ap_log_error(
+                APLOG_MARK, APLOG_ERR, 0, s,
+                WMLOGNO(00011) "cannot open the database (check DBDriver, "
+                               "DBDParams and that httpd's user can write the "
+                               "database folder)");
             continue;
         }
         apr_pool_create(&p, pchild);
         if (wm_store_attach(&st, dbd->driver, dbd->handle, dbd->prepared,
                             dbd->pool, p) == APR_SUCCESS) {
             wm_store_purge(st, apr_time_sec(apr_time_now()), &purged, p);
-            ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, WMLOGNO(00012)
-                         "database ready (schema version %d, %d expired "
-                         "rows purged)",
-                         WM_STORE_SCHEMA_VERSION, purged);
+            ap_log_error(
+                APLOG_MARK, APLOG_DEBUG, 0, s,
+                WMLOGNO(00012) "database ready (schema version %d, %d expired "
+                               "rows purged)",
+                WM_STORE_SCHEMA_VERSION, purged);
         }
         /* else wm_store_attach logged why */
         apr_pool_destroy(p);
@@ -95,8 +97,8 @@ apr_status_t wm_dbd_store(request_rec *r, wm_store_t **pst)
     ap_dbd_t *dbd;
     *pst = NULL;
     if (!dbd_acquire || !(dbd = dbd_acquire(r))) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, WMLOGNO(00014)
-                      "no database connection from mod_dbd");
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      WMLOGNO(00014) "no database connection from mod_dbd");
         return APR_EGENERAL;
     }
     /* wm_store_attach logs why it failed. */

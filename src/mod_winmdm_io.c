@@ -44,11 +44,11 @@ int wm_io_read_body(request_rec *r, apr_off_t limit, const char **pbuf,
     if (cl) {
         apr_off_t n;
         char *end;
-        if (apr_strtoff(&n, cl, &end, 10) == APR_SUCCESS && !*end
-            && n > limit) {
-            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, WMLOGNO(00002)
-                          "request body of %s bytes exceeds "
-                          "WinMDMMaxMessageSize %" APR_OFF_T_FMT,
+        if (apr_strtoff(&n, cl, &end, 10) == APR_SUCCESS && !*end &&
+            n > limit) {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                          WMLOGNO(00002) "request body of %s bytes exceeds "
+                                         "WinMDMMaxMessageSize %" APR_OFF_T_FMT,
                           cl, limit);
             return HTTP_REQUEST_ENTITY_TOO_LARGE;
         }
@@ -62,8 +62,8 @@ int wm_io_read_body(request_rec *r, apr_off_t limit, const char **pbuf,
                             APR_BLOCK_READ, READ_BLOCK);
         if (rv != APR_SUCCESS) {
             apr_brigade_destroy(bb);
-            ap_log_rerror(APLOG_MARK, APLOG_INFO, rv, r, WMLOGNO(00003)
-                          "reading the request body failed");
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, rv, r,
+                          WMLOGNO(00003) "reading the request body failed");
             return ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
         }
         for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
@@ -85,10 +85,11 @@ int wm_io_read_body(request_rec *r, apr_off_t limit, const char **pbuf,
             }
             if ((apr_off_t)(total + len) > limit) {
                 apr_brigade_destroy(bb);
-                ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, WMLOGNO(00004)
-                              "request body exceeds WinMDMMaxMessageSize "
-                              "%" APR_OFF_T_FMT,
-                              limit);
+                ap_log_rerror(
+                    APLOG_MARK, APLOG_INFO, 0, r,
+                    WMLOGNO(00004) "request body exceeds WinMDMMaxMessageSize "
+                                   "%" APR_OFF_T_FMT,
+                    limit);
                 return HTTP_REQUEST_ENTITY_TOO_LARGE;
             }
             if (total + len > cap) {
@@ -130,10 +131,11 @@ int wm_io_send(request_rec *r, int status, const char *content_type,
 int wm_io_soap_fault(request_rec *r, wm_fault_e sub, const char *action,
                      const char *relates_to, const char *reason)
 {
-    const char *body = wm_soap_fault(sub, action, relates_to, reason, NULL,
-                                     r->pool);
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, WMLOGNO(00005)
-                  "SOAP fault %s: %s", wm_soap_subcode_name(sub), reason);
-    return wm_io_send(r, HTTP_INTERNAL_SERVER_ERROR, WM_SOAP_CONTENT_TYPE,
-                      body, strlen(body));
+    const char *body =
+        wm_soap_fault(sub, action, relates_to, reason, NULL, r->pool);
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  WMLOGNO(00005) "SOAP fault %s: %s", wm_soap_subcode_name(sub),
+                  reason);
+    return wm_io_send(r, HTTP_INTERNAL_SERVER_ERROR, WM_SOAP_CONTENT_TYPE, body,
+                      strlen(body));
 }

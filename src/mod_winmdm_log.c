@@ -22,8 +22,8 @@ static void log_print(int level, apr_status_t rv, const char *msg,
                       apr_pool_t *p)
 {
     (void)p;
-    ap_log_error(APLOG_MARK, level, rv, log_server, WMLOGNO(00016) "%s",
-                 msg);
+    /* The core's messages carry their own WM_LOGNO tags. */
+    ap_log_error(APLOG_MARK, level, rv, log_server, "%s", msg);
 }
 
 void wm_log_glue_init(server_rec *s)

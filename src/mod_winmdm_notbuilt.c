@@ -25,8 +25,10 @@
 #include "mod_winmdm_private.h"
 #include "mod_winmdm_routes.h"
 
-#define XCEP_RESPONSE_ACTION "http://schemas.microsoft.com/windows/pki/2009/01/enrollmentpolicy/IPolicy/GetPoliciesResponse"
-#define WSTEP_RESPONSE_ACTION "http://schemas.microsoft.com/windows/pki/2009/01/enrollment/RSTRC/wstep"
+#define XCEP_RESPONSE_ACTION                                                   \
+    "http://schemas.microsoft.com/windows/pki/2009/01/enrollmentpolicy/IPolicy/GetPoliciesResponse"
+#define WSTEP_RESPONSE_ACTION                                                  \
+    "http://schemas.microsoft.com/windows/pki/2009/01/enrollment/RSTRC/wstep"
 
 static int soap_not_built(request_rec *r, const wm_srv_conf_t *sc,
                           const char *action, const char *what)
@@ -42,11 +44,9 @@ static int soap_not_built(request_rec *r, const wm_srv_conf_t *sc,
     }
     /* Parsed only to relate the fault to the request's MessageID. */
     wm_soap_parse(&env, buf, len, len, &err, r->pool);
-    return wm_io_soap_fault(r, WM_FAULT_INTERNAL_SERVICE, action,
-                            env ? env->message_id : NULL,
-                            apr_pstrcat(r->pool, what,
-                                        " is not implemented on this server",
-                                        NULL));
+    return wm_io_soap_fault(
+        r, WM_FAULT_INTERNAL_SERVICE, action, env ? env->message_id : NULL,
+        apr_pstrcat(r->pool, what, " is not implemented on this server", NULL));
 }
 
 /* A SyncML answer: HTTP 200 with the SyncHdr status 500 (command failed)
@@ -61,9 +61,12 @@ static int syncml_not_built(request_rec *r, const wm_srv_conf_t *sc)
 
     if (ctype && !strncasecmp(ctype, WM_SYNCML_WBXML_TYPE,
                               strlen(WM_SYNCML_WBXML_TYPE))) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, WMLOGNO(00007)
-                      "WBXML SyncML is not supported; the device must send "
-                      "%s", WM_SYNCML_CONTENT_TYPE);
+        ap_log_rerror(
+            APLOG_MARK, APLOG_INFO, 0, r,
+            WMLOGNO(
+                00007) "WBXML SyncML is not supported; the device must send "
+                       "%s",
+            WM_SYNCML_CONTENT_TYPE);
         return HTTP_UNSUPPORTED_MEDIA_TYPE;
     }
     status = wm_io_read_body(r, wm_conf_max_message_size(sc), &buf, &len);
@@ -71,18 +74,17 @@ static int syncml_not_built(request_rec *r, const wm_srv_conf_t *sc)
         return status;
     }
     if (wm_syncml_parse(&msg, buf, len, len, &err, r->pool)) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, WMLOGNO(00008)
-                      "SyncML message refused: %s", err);
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      WMLOGNO(00008) "SyncML message refused: %s", err);
     }
     self = apr_pstrcat(r->pool, wm_conf_management_url(sc), r->uri, NULL);
-    reply = wm_syncml_reply_status_only(msg ? &msg->hdr : NULL, "1", self,
-                                        msg ? WM_SC_COMMAND_FAILED
-                                            : WM_SC_BAD_REQUEST,
-                                        r->pool);
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, WMLOGNO(00009)
-                  "OMA-DM management is not implemented on this server");
-    return wm_io_send(r, HTTP_OK, WM_SYNCML_CONTENT_TYPE, reply,
-                      strlen(reply));
+    reply = wm_syncml_reply_status_only(
+        msg ? &msg->hdr : NULL, "1", self,
+        msg ? WM_SC_COMMAND_FAILED : WM_SC_BAD_REQUEST, r->pool);
+    ap_log_rerror(
+        APLOG_MARK, APLOG_INFO, 0, r,
+        WMLOGNO(00009) "OMA-DM management is not implemented on this server");
+    return wm_io_send(r, HTTP_OK, WM_SYNCML_CONTENT_TYPE, reply, strlen(reply));
 }
 
 int wm_ep_not_built(request_rec *r, const wm_srv_conf_t *sc,

@@ -46,8 +46,7 @@ static const wm_route_t routes[] = {
     {"/certificatepolicy/xcep", API_BOTH, POST, WM_EP_XCEP, wm_ep_not_built},
     /* MS-WSTEP enrollment: Windows 8.1, then Windows 10/11 */
     {WM_PATH_WSTEP81, 0, POST, WM_EP_WSTEP81, wm_ep_not_built},
-    {"/deviceenrolment/wstep", API_BOTH, POST, WM_EP_WSTEP81,
-     wm_ep_not_built},
+    {"/deviceenrolment/wstep", API_BOTH, POST, WM_EP_WSTEP81, wm_ep_not_built},
     {WM_PATH_WSTEP10, 0, POST, WM_EP_WSTEP10, wm_ep_not_built},
     {"/deviceenrolment/enrollment", API_BOTH, POST, WM_EP_WSTEP10,
      wm_ep_not_built},
@@ -56,11 +55,11 @@ static const wm_route_t routes[] = {
     {"/syncml/devicemanagement/request", API_BOTH, POST, WM_EP_SYNCML81,
      wm_ep_not_built},
     {WM_PATH_SYNCML10, 0, POST, WM_EP_SYNCML10, wm_ep_not_built},
-    {"/management/devicemgt/pending-operations", API_BOTH, POST,
-     WM_EP_SYNCML10, wm_ep_not_built},
+    {"/management/devicemgt/pending-operations", API_BOTH, POST, WM_EP_SYNCML10,
+     wm_ep_not_built},
     /* administrators' JSON API (DESIGN.md section 6) */
-    {"/admin", WM_RT_API | WM_RT_PREFIX, GET | POST | PUT | DELETE,
-     WM_EP_ADMIN, wm_ep_not_built},
+    {"/admin", WM_RT_API | WM_RT_PREFIX, GET | POST | PUT | DELETE, WM_EP_ADMIN,
+     wm_ep_not_built},
 };
 
 /* Case-insensitive: does path equal (or, for a prefix route, start with a
@@ -98,8 +97,8 @@ const wm_route_t *wm_route_match(const char *uri, const char *api_prefix)
         if (rest && path_is(rest, rt->path, prefix)) {
             return rt;
         }
-        if (rest_services && (rt->flags & WM_RT_SERVICES)
-            && path_is(rest_services, rt->path, prefix)) {
+        if (rest_services && (rt->flags & WM_RT_SERVICES) &&
+            path_is(rest_services, rt->path, prefix)) {
             return rt;
         }
     }
@@ -117,8 +116,8 @@ int wm_route_handler(request_rec *r)
     if (!(rt = wm_route_match(r->uri, wm_conf_api_prefix(sc)))) {
         return DECLINED;
     }
-    if (r->method_number < 0 || r->method_number >= 64
-        || !(rt->methods & (AP_METHOD_BIT << r->method_number))) {
+    if (r->method_number < 0 || r->method_number >= 64 ||
+        !(rt->methods & (AP_METHOD_BIT << r->method_number))) {
         /* httpd builds the Allow header of the 405 from this mask. */
         r->allowed = rt->methods;
         r->allowed_methods->method_mask = rt->methods;

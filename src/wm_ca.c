@@ -20,6 +20,7 @@
 #include <openssl/x509v3.h>
 
 #include "wm_ca.h"
+#include "wm_cert.h"
 
 static apr_status_t x509_cleanup(void *data)
 {
@@ -47,13 +48,10 @@ static const char *ssl_reason(const char *what, apr_pool_t *p)
 }
 
 apr_status_t wm_ca_load(wm_ca_t **pca, const char *cert_file,
-                        const char *key_file, const char **perr,
-                        apr_pool_t *p)
+                        const char *key_file, const char **perr, apr_pool_t *p)
 {
     wm_ca_t *ca = apr_pcalloc(p, sizeof(*ca));
-    unsigned char md[EVP_MAX_MD_SIZE], *der = NULL;
-    unsigned int mdlen = 0, i;
-    char *hex;
+    unsigned char *der = NULL;
     int derlen;
     FILE *f;
 
@@ -65,13 +63,11 @@ apr_status_t wm_ca_load(wm_ca_t **pca, const char *cert_file,
     ca->cert = PEM_read_X509(f, NULL, NULL, NULL);
     fclose(f);
     if (!ca->cert) {
-        *perr = ssl_reason(apr_psprintf(p, "%s holds no PEM certificate",
-                                        cert_file),
-                           p);
+        *perr = ssl_reason(
+            apr_psprintf(p, "%s holds no PEM certificate", cert_file), p);
         return APR_EINVAL;
     }
-    apr_pool_cleanup_register(p, ca->cert, x509_cleanup,
-                              apr_pool_cleanup_null);
+    apr_pool_cleanup_register(p, ca->cert, x509_cleanup, apr_pool_cleanup_null);
     if (!(f = fopen(key_file, "r"))) {
         *perr = apr_psprintf(p, "cannot open %s", key_file);
         return APR_EINVAL;
@@ -79,54 +75,43 @@ apr_status_t wm_ca_load(wm_ca_t **pca, const char *cert_file,
     ca->key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
     fclose(f);
     if (!ca->key) {
-        *perr = ssl_reason(apr_psprintf(p, "%s holds no unencrypted PEM "
-                                           "private key",
+        *perr = ssl_reason(apr_psprintf(p,
+                                        "%s holds no unencrypted PEM "
+                                        "private key",
                                         key_file),
                            p);
         return APR_EINVAL;
     }
-    apr_pool_cleanup_register(p, ca->key, pkey_cleanup,
-                              apr_pool_cleanup_null);
+    apr_pool_cleanup_register(p, ca->key, pkey_cleanup, apr_pool_cleanup_null);
 
     if (X509_check_private_key(ca->cert, ca->key) != 1) {
         ERR_clear_error();
-        *perr = apr_psprintf(p, "the key in %s does not match the "
-                                "certificate in %s",
+        *perr = apr_psprintf(p,
+                             "the key in %s does not match the "
+                             "certificate in %s",
                              key_file, cert_file);
         return APR_EINVAL;
     }
     if (X509_check_ca(ca->cert) < 1) {
-        *perr = apr_psprintf(p, "%s is not a CA certificate "
-                                "(basicConstraints CA:TRUE)",
+        *perr = apr_psprintf(p,
+                             "%s is not a CA certificate "
+                             "(basicConstraints CA:TRUE)",
                              cert_file);
         return APR_EINVAL;
     }
-    if (X509_cmp_current_time(X509_get0_notAfter(ca->cert)) <= 0
-        || X509_cmp_current_time(X509_get0_notBefore(ca->cert)) >= 0) {
+    if (X509_cmp_current_time(X509_get0_notAfter(ca->cert)) <= 0 ||
+        X509_cmp_current_time(X509_get0_notBefore(ca->cert)) >= 0) {
         *perr = apr_psprintf(p, "%s is not valid now", cert_file);
         return APR_EINVAL;
     }
     ca->self_signed = (X509_get_extension_flags(ca->cert) & EXFLAG_SS) != 0;
 
-    if (!X509_digest(ca->cert, EVP_sha1(), md, &mdlen)) {
-        *perr = ssl_reason("cannot hash the CA certificate", p);
-        return APR_EINVAL;
-    }
-    hex = apr_palloc(p, mdlen * 2 + 1);
-    for (i = 0; i < mdlen; i++) {
-        apr_snprintf(hex + i * 2, 3, "%02X", md[i]);
-    }
-    ca->sha1_hex = hex;
-
-    if ((derlen = i2d_X509(ca->cert, &der)) <= 0) {
+    if (!(ca->sha1_hex = wm_cert_sha1_hex(ca->cert, p)) ||
+        (derlen = i2d_X509(ca->cert, &der)) <= 0) {
         *perr = ssl_reason("cannot encode the CA certificate", p);
         return APR_EINVAL;
     }
-    {
-        char *b64 = apr_palloc(p, (apr_size_t)(4 * ((derlen + 2) / 3) + 1));
-        EVP_EncodeBlock((unsigned char *)b64, der, derlen);
-        ca->der_b64 = b64;
-    }
+    ca->der_b64 = wm_b64_encode(der, (apr_size_t)derlen, p);
     OPENSSL_free(der);
     *pca = ca;
     return APR_SUCCESS;

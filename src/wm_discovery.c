@@ -29,8 +29,8 @@ static int discovery_ns(const xmlNode *node)
         return 0;
     }
     href = (const char *)node->ns->href;
-    return !strncmp(href, WM_NS_DISCOVERY, n)
-           && (href[n] == '\0' || (href[n] == '/' && href[n + 1] == '\0'));
+    return !strncmp(href, WM_NS_DISCOVERY, n) &&
+           (href[n] == '\0' || (href[n] == '/' && href[n + 1] == '\0'));
 }
 
 /* "M.m" to thousandths; -1 when it is not a decimal number. */
@@ -151,8 +151,8 @@ apr_status_t wm_discovery_answer(const wm_discovery_conf_t *conf,
                                  wm_fault_e *pfault, const char **preason,
                                  apr_pool_t *p)
 {
-    const char *policy = conf->policy == WM_AUTH_ONPREMISE ? "OnPremise"
-                                                           : "Federated";
+    const char *policy =
+        conf->policy == WM_AUTH_ONPREMISE ? "OnPremise" : "Federated";
     const char *domain = email_domain(req->email);
     const char *ev, *base, *body;
     int i, offered = req->auth_policies->nelts == 0;
@@ -160,27 +160,31 @@ apr_status_t wm_discovery_answer(const wm_discovery_conf_t *conf,
     if (conf->domains && conf->domains->nelts > 0) {
         int ok = 0;
         for (i = 0; domain && i < conf->domains->nelts; i++) {
-            ok |= !strcasecmp(domain, APR_ARRAY_IDX(conf->domains, i,
-                                                    const char *));
+            ok |= !strcasecmp(domain,
+                              APR_ARRAY_IDX(conf->domains, i, const char *));
         }
         if (!ok) {
             *pfault = WM_FAULT_AUTHORIZATION;
-            *preason = domain ? apr_psprintf(p, "the domain %s does not "
-                                                "enroll here", domain)
+            *preason = domain ? apr_psprintf(p,
+                                             "the domain %s does not "
+                                             "enroll here",
+                                             domain)
                               : "the address has no email domain";
             return APR_EACCES;
         }
     }
     for (i = 0; i < req->auth_policies->nelts; i++) {
-        offered |= !strcmp(policy, APR_ARRAY_IDX(req->auth_policies, i,
-                                                 const char *));
+        offered |=
+            !strcmp(policy, APR_ARRAY_IDX(req->auth_policies, i, const char *));
     }
     if (!offered) {
         /* MS-MDE2 3.1.4.1.3.2: AuthPolicy must be one the client offered. */
         *pfault = WM_FAULT_AUTHORIZATION;
-        *preason = apr_psprintf(p, "this server enrolls with the %s "
-                                   "authentication policy, which the device "
-                                   "does not offer", policy);
+        *preason = apr_psprintf(p,
+                                "this server enrolls with the %s "
+                                "authentication policy, which the device "
+                                "does not offer",
+                                policy);
         return APR_EACCES;
     }
 
@@ -190,10 +194,9 @@ apr_status_t wm_discovery_answer(const wm_discovery_conf_t *conf,
         p, "<DiscoverResponse xmlns=\"" WM_NS_DISCOVERY "\"><DiscoverResult>",
         "<AuthPolicy>", policy, "</AuthPolicy>",
         ev ? "<EnrollmentVersion>" : "", ev ? ev : "",
-        ev ? "</EnrollmentVersion>" : "",
-        "<EnrollmentPolicyServiceUrl>", base, WM_PATH_XCEP,
-        "</EnrollmentPolicyServiceUrl><EnrollmentServiceUrl>", base,
-        wm_discovery_is_win81(req) ? WM_PATH_WSTEP81 : WM_PATH_WSTEP10,
+        ev ? "</EnrollmentVersion>" : "", "<EnrollmentPolicyServiceUrl>", base,
+        WM_PATH_XCEP, "</EnrollmentPolicyServiceUrl><EnrollmentServiceUrl>",
+        base, wm_discovery_is_win81(req) ? WM_PATH_WSTEP81 : WM_PATH_WSTEP10,
         "</EnrollmentServiceUrl>",
         conf->policy == WM_AUTH_FEDERATED ? "<AuthenticationServiceUrl>" : "",
         conf->policy == WM_AUTH_FEDERATED ? base : "",

@@ -52,8 +52,7 @@ apr_status_t wm_soap_parse(wm_soap_env_t **penv, const char *buf,
         return APR_EINVAL;
     }
     env->action = wm_xml_child_text(env->header, WM_NS_WSA, "Action", p);
-    env->message_id =
-        wm_xml_child_text(env->header, WM_NS_WSA, "MessageID", p);
+    env->message_id = wm_xml_child_text(env->header, WM_NS_WSA, "MessageID", p);
     env->to = wm_xml_child_text(env->header, WM_NS_WSA, "To", p);
     env->reply_to =
         wm_xml_child_text(wm_xml_child(env->header, WM_NS_WSA, "ReplyTo"),
@@ -84,16 +83,16 @@ const char *wm_soap_envelope(const char *action, const char *relates_to,
                              const char *extra_header, const char *body,
                              apr_pool_t *p)
 {
-    return apr_pstrcat(
-        p,
-        "<s:Envelope xmlns:s=\"" WM_NS_SOAP "\" xmlns:a=\"" WM_NS_WSA
-        "\" xmlns:u=\"" WM_NS_WSU "\">"
-        "<s:Header><a:Action s:mustUnderstand=\"1\">",
-        wm_xml_escape(action, p), "</a:Action>",
-        relates_to ? "<a:RelatesTo>" : "",
-        relates_to ? wm_xml_escape(relates_to, p) : "",
-        relates_to ? "</a:RelatesTo>" : "", extra_header ? extra_header : "",
-        "</s:Header><s:Body>", body, "</s:Body></s:Envelope>", NULL);
+    return apr_pstrcat(p,
+                       "<s:Envelope xmlns:s=\"" WM_NS_SOAP
+                       "\" xmlns:a=\"" WM_NS_WSA "\" xmlns:u=\"" WM_NS_WSU "\">"
+                       "<s:Header><a:Action s:mustUnderstand=\"1\">",
+                       wm_xml_escape(action, p), "</a:Action>",
+                       relates_to ? "<a:RelatesTo>" : "",
+                       relates_to ? wm_xml_escape(relates_to, p) : "",
+                       relates_to ? "</a:RelatesTo>" : "",
+                       extra_header ? extra_header : "", "</s:Header><s:Body>",
+                       body, "</s:Body></s:Envelope>", NULL);
 }
 
 const char *wm_soap_fault(wm_fault_e sub, const char *action,

@@ -90,13 +90,17 @@ static const char *const *const migrations[] = {
 
 /* ------------------------------------------------------------ statements */
 
-#define DEVICE_COLS                                                            "device_id, hw_dev_id, user_name, enroll_type, device_type, "              "os_edition, os_version, device_name, cert_serial, cert_sha1, "            "cert_not_after, digest_ha1, state, enrolled_at, last_seen"
+#define DEVICE_COLS                                                            \
+    "device_id, hw_dev_id, user_name, enroll_type, device_type, "              \
+    "os_edition, os_version, device_name, cert_serial, cert_sha1, "            \
+    "cert_not_after, digest_ha1, state, enrolled_at, last_seen"
 
 static const struct {
     const char *label;
     const char *sql;
 } statements[] = {
-    {"wm_device_get", "SELECT " DEVICE_COLS " FROM devices WHERE device_id = %s"},
+    {"wm_device_get",
+     "SELECT " DEVICE_COLS " FROM devices WHERE device_id = %s"},
     {"wm_device_insert",
      "INSERT INTO devices (" DEVICE_COLS ") VALUES "
      "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"},
@@ -122,9 +126,9 @@ static apr_status_t db_error(wm_store_t *st, int rc, const char *what,
                              apr_pool_t *p)
 {
     const char *msg = apr_dbd_error(st->driver, st->handle, rc);
-    st->err = apr_psprintf(p, "%s failed: %s", what,
-                           msg ? msg : "(no message)");
-    wm_log(WM_LOG_DEBUG, 0, p, "store: %s", st->err);
+    st->err =
+        apr_psprintf(p, "%s failed: %s", what, msg ? msg : "(no message)");
+    wm_log(WM_LOG_DEBUG, 0, p, WM_LOGNO(00018) "store: %s", st->err);
     return APR_EGENERAL;
 }
 
@@ -237,15 +241,17 @@ static apr_status_t migrate(wm_store_t *st, apr_pool_t *p)
             goto leave;
         }
     }
-    if ((rv = exec(st, "CREATE TABLE IF NOT EXISTS wm_schema "
-                       "(version INTEGER NOT NULL)",
-                   p))
-        || (rv = wm_store_schema_version(st, &version, p))) {
+    if ((rv = exec(st,
+                   "CREATE TABLE IF NOT EXISTS wm_schema "
+                   "(version INTEGER NOT NULL)",
+                   p)) ||
+        (rv = wm_store_schema_version(st, &version, p))) {
         goto leave;
     }
     if (version > WM_STORE_SCHEMA_VERSION) {
-        st->err = apr_psprintf(p, "the database has schema version %d, "
-                                  "newer than this module's %d",
+        st->err = apr_psprintf(p,
+                               "the database has schema version %d, "
+                               "newer than this module's %d",
                                version, WM_STORE_SCHEMA_VERSION);
         rv = APR_EGENERAL;
         goto leave;
@@ -258,14 +264,15 @@ static apr_status_t migrate(wm_store_t *st, apr_pool_t *p)
             }
         }
         if ((rv = exec(st,
-                       apr_psprintf(p, "INSERT INTO wm_schema (version) "
-                                       "VALUES (%d)",
+                       apr_psprintf(p,
+                                    "INSERT INTO wm_schema (version) "
+                                    "VALUES (%d)",
                                     v),
                        p))) {
             goto leave;
         }
-        wm_log(WM_LOG_NOTICE, 0, p, "store: schema migrated to version %d",
-               v);
+        wm_log(WM_LOG_NOTICE, 0, p,
+               WM_LOGNO(00019) "store: schema migrated to version %d", v);
     }
 leave:
     if (rv) {
@@ -285,8 +292,8 @@ static apr_status_t use_wal(wm_store_t *st, apr_pool_t *p)
     apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *row = NULL;
 
-    if (select_drain(st, "PRAGMA journal_mode", &mode, p) == APR_SUCCESS
-        && mode && !strcasecmp(mode, "wal")) {
+    if (select_drain(st, "PRAGMA journal_mode", &mode, p) == APR_SUCCESS &&
+        mode && !strcasecmp(mode, "wal")) {
         return APR_SUCCESS;
     }
     rc = apr_dbd_select(st->driver, p, st->handle, &res,
@@ -295,8 +302,8 @@ static apr_status_t use_wal(wm_store_t *st, apr_pool_t *p)
         while (apr_dbd_get_row(st->driver, p, res, &row, -1) == 0) {
         }
     }
-    if (select_drain(st, "PRAGMA journal_mode", &mode, p) == APR_SUCCESS
-        && mode && !strcasecmp(mode, "wal")) {
+    if (select_drain(st, "PRAGMA journal_mode", &mode, p) == APR_SUCCESS &&
+        mode && !strcasecmp(mode, "wal")) {
         return APR_SUCCESS;
     }
     return db_error(st, rc ? rc : -1, "PRAGMA journal_mode = WAL", p);
@@ -314,8 +321,8 @@ static apr_status_t setup_connection(wm_store_t *st, apr_pool_t *conn_pool,
          * With WAL (use_wal) NORMAL syncs at checkpoints only, which WAL
          * keeps crash-safe. PRAGMAs that return rows cannot go in
          * DBDInitSQL, so they are run here. */
-        if ((rv = select_drain(st, "PRAGMA busy_timeout = 10000", NULL, p))
-            || (rv = exec(st, "PRAGMA synchronous = NORMAL", p))) {
+        if ((rv = select_drain(st, "PRAGMA busy_timeout = 10000", NULL, p)) ||
+            (rv = exec(st, "PRAGMA synchronous = NORMAL", p))) {
             return rv;
         }
     }
@@ -362,15 +369,17 @@ apr_status_t wm_store_attach(wm_store_t **pst, const apr_dbd_driver_t *driver,
     st->pgsql = !strcmp(apr_dbd_name(driver), "pgsql");
     if (!st->pgsql && strcmp(apr_dbd_name(driver), "sqlite3")) {
         /* neither SQLite nor PostgreSQL: the DDL has no dialect for it */
-        wm_log(WM_LOG_ERR, 0, p, "store: unsupported DBDriver %s (use "
-                                 "sqlite3 or pgsql)",
+        wm_log(WM_LOG_ERR, 0, p,
+               WM_LOGNO(00021) "store: unsupported DBDriver %s (use "
+                               "sqlite3 or pgsql)",
                apr_dbd_name(driver));
         return APR_ENOTIMPL;
     }
-    if (!apr_hash_get(prepared, READY_LABEL, APR_HASH_KEY_STRING)
-        && (rv = setup_connection(st, conn_pool, p))) {
-        wm_log(WM_LOG_ERR, 0, p, "store: setting up the %s connection "
-                                 "failed: %s",
+    if (!apr_hash_get(prepared, READY_LABEL, APR_HASH_KEY_STRING) &&
+        (rv = setup_connection(st, conn_pool, p))) {
+        wm_log(WM_LOG_ERR, 0, p,
+               WM_LOGNO(00020) "store: setting up the %s connection "
+                               "failed: %s",
                apr_dbd_name(driver), wm_store_error(st));
         return rv;
     }
@@ -426,26 +435,24 @@ apr_status_t wm_store_device_put(wm_store_t *st, const wm_device_t *d,
     const char *state = d->state ? d->state : "enrolled";
     int nrows = 0, rc;
 
-    rc = apr_dbd_pvquery(st->driver, p, st->handle, &nrows,
-                         stmt(st, "wm_device_update"), d->hw_dev_id, d->user,
-                         d->enroll_type, d->device_type, d->os_edition,
-                         d->os_version, d->device_name, d->cert_serial,
-                         d->cert_sha1, i64(d->cert_not_after, p),
-                         d->digest_ha1, state, i64(d->enrolled_at, p),
-                         i64(d->last_seen, p), d->device_id);
+    rc = apr_dbd_pvquery(
+        st->driver, p, st->handle, &nrows, stmt(st, "wm_device_update"),
+        d->hw_dev_id, d->user, d->enroll_type, d->device_type, d->os_edition,
+        d->os_version, d->device_name, d->cert_serial, d->cert_sha1,
+        i64(d->cert_not_after, p), d->digest_ha1, state, i64(d->enrolled_at, p),
+        i64(d->last_seen, p), d->device_id);
     if (rc) {
         return db_error(st, rc, "wm_device_update", p);
     }
     if (nrows > 0) {
         return APR_SUCCESS;
     }
-    rc = apr_dbd_pvquery(st->driver, p, st->handle, &nrows,
-                         stmt(st, "wm_device_insert"), d->device_id,
-                         d->hw_dev_id, d->user, d->enroll_type,
-                         d->device_type, d->os_edition, d->os_version,
-                         d->device_name, d->cert_serial, d->cert_sha1,
-                         i64(d->cert_not_after, p), d->digest_ha1, state,
-                         i64(d->enrolled_at, p), i64(d->last_seen, p));
+    rc = apr_dbd_pvquery(
+        st->driver, p, st->handle, &nrows, stmt(st, "wm_device_insert"),
+        d->device_id, d->hw_dev_id, d->user, d->enroll_type, d->device_type,
+        d->os_edition, d->os_version, d->device_name, d->cert_serial,
+        d->cert_sha1, i64(d->cert_not_after, p), d->digest_ha1, state,
+        i64(d->enrolled_at, p), i64(d->last_seen, p));
     if (rc) {
         return db_error(st, rc, "wm_device_insert", p);
     }
@@ -475,8 +482,7 @@ apr_status_t wm_store_token_get(wm_store_t *st, const char *token_hash,
 
     *puser = NULL;
     rc = apr_dbd_pvselect(st->driver, p, st->handle, &res,
-                          stmt(st, "wm_token_get"), 0, token_hash,
-                          i64(now, p));
+                          stmt(st, "wm_token_get"), 0, token_hash, i64(now, p));
     if (rc) {
         return db_error(st, rc, "wm_token_get", p);
     }

@@ -15,8 +15,8 @@
 #include "wm_xml.h"
 
 apr_status_t wm_syncml_parse(wm_syncml_msg_t **pmsg, const char *buf,
-                             apr_size_t len, apr_size_t max,
-                             const char **perr, apr_pool_t *p)
+                             apr_size_t len, apr_size_t max, const char **perr,
+                             apr_pool_t *p)
 {
     wm_xml_limits_t lim;
     wm_syncml_msg_t *msg;
@@ -49,10 +49,10 @@ apr_status_t wm_syncml_parse(wm_syncml_msg_t **pmsg, const char *buf,
     h->ver_proto = wm_xml_child_text(hdr, NULL, "VerProto", p);
     h->session_id = wm_xml_child_text(hdr, NULL, "SessionID", p);
     h->msg_id = wm_xml_child_text(hdr, NULL, "MsgID", p);
-    h->target_uri = wm_xml_child_text(wm_xml_child(hdr, NULL, "Target"),
-                                      NULL, "LocURI", p);
-    h->source_uri = wm_xml_child_text(wm_xml_child(hdr, NULL, "Source"),
-                                      NULL, "LocURI", p);
+    h->target_uri =
+        wm_xml_child_text(wm_xml_child(hdr, NULL, "Target"), NULL, "LocURI", p);
+    h->source_uri =
+        wm_xml_child_text(wm_xml_child(hdr, NULL, "Source"), NULL, "LocURI", p);
     h->cred = wm_xml_child(hdr, NULL, "Cred");
     meta = wm_xml_child(hdr, NULL, "Meta");
     v = wm_xml_child_text(meta, NULL, "MaxMsgSize", p);
@@ -60,8 +60,8 @@ apr_status_t wm_syncml_parse(wm_syncml_msg_t **pmsg, const char *buf,
     if (h->max_msg_size < 0) {
         h->max_msg_size = 0;
     }
-    if (!h->session_id || !*h->session_id || !h->msg_id || !*h->msg_id
-        || !h->source_uri || !*h->source_uri) {
+    if (!h->session_id || !*h->session_id || !h->msg_id || !*h->msg_id ||
+        !h->source_uri || !*h->source_uri) {
         *perr = "SyncHdr lacks SessionID, MsgID or Source LocURI";
         return APR_EINVAL;
     }

@@ -87,12 +87,11 @@ static void sax_start(void *ctx, const xmlChar *localname,
         return;
     }
     xmlSAX2StartElementNs(ctx, localname, prefix, uri, nb_namespaces,
-                          namespaces, nb_attributes, nb_defaulted,
-                          attributes);
+                          namespaces, nb_attributes, nb_defaulted, attributes);
 }
 
-static void sax_end(void *ctx, const xmlChar *localname,
-                    const xmlChar *prefix, const xmlChar *uri)
+static void sax_end(void *ctx, const xmlChar *localname, const xmlChar *prefix,
+                    const xmlChar *uri)
 {
     state_of(ctx)->depth--;
     xmlSAX2EndElementNs(ctx, localname, prefix, uri);
@@ -105,8 +104,8 @@ static void sax_serror(void *ctx, xmlErrorPtr err)
     parse_state_t *st;
     size_t n;
 
-    if (!ctxt || !(st = ctxt->_private) || st->first_error[0] || !err
-        || !err->message) {
+    if (!ctxt || !(st = ctxt->_private) || st->first_error[0] || !err ||
+        !err->message) {
         return;
     }
     apr_cpystrn(st->first_error, err->message, sizeof(st->first_error));
@@ -150,8 +149,8 @@ apr_status_t wm_xml_parse(xmlDocPtr *pdoc, const char *buf, apr_size_t len,
     ctxt->_private = &st;
     /* No NOENT (no substitution), no DTDLOAD/DTDATTR (nothing fetched or
      * defaulted), NONET as a second lock, and no error text on stderr. */
-    xmlCtxtUseOptions(ctxt, XML_PARSE_NONET | XML_PARSE_NOERROR
-                                | XML_PARSE_NOWARNING);
+    xmlCtxtUseOptions(ctxt, XML_PARSE_NONET | XML_PARSE_NOERROR |
+                                XML_PARSE_NOWARNING);
     ctxt->sax->internalSubset = sax_internal_subset;
     ctxt->sax->entityDecl = sax_entity_decl;
     ctxt->sax->startElementNs = sax_start;
@@ -172,11 +171,11 @@ apr_status_t wm_xml_parse(xmlDocPtr *pdoc, const char *buf, apr_size_t len,
             xmlFreeDoc(doc);
         }
         if (perr) {
-            *perr = st.refused ? st.refused
-                    : st.first_error[0]
-                        ? apr_pstrcat(p, "malformed XML: ", st.first_error,
-                                      NULL)
-                        : "malformed XML";
+            *perr =
+                st.refused ? st.refused
+                : st.first_error[0]
+                    ? apr_pstrcat(p, "malformed XML: ", st.first_error, NULL)
+                    : "malformed XML";
         }
         return APR_EINVAL;
     }
@@ -194,8 +193,8 @@ int wm_xml_is(const xmlNode *node, const char *ns, const char *name)
         return 0;
     }
     if (ns) {
-        if (!node->ns || !node->ns->href
-            || strcmp((const char *)node->ns->href, ns)) {
+        if (!node->ns || !node->ns->href ||
+            strcmp((const char *)node->ns->href, ns)) {
             return 0;
         }
     }
@@ -213,8 +212,7 @@ xmlNodePtr wm_xml_next(const xmlNode *node, const char *ns, const char *name)
     return NULL;
 }
 
-xmlNodePtr wm_xml_child(const xmlNode *parent, const char *ns,
-                        const char *name)
+xmlNodePtr wm_xml_child(const xmlNode *parent, const char *ns, const char *name)
 {
     xmlNodePtr n;
     if (!parent) {
@@ -235,9 +233,8 @@ static const char *trimmed_copy(const char *s, apr_pool_t *p)
         s++;
     }
     e = s + strlen(s);
-    while (e > s
-           && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'
-               || e[-1] == '\n')) {
+    while (e > s &&
+           (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n')) {
         e--;
     }
     return apr_pstrmemdup(p, s, (apr_size_t)(e - s));

@@ -116,9 +116,9 @@ START_TEST(refuses_bad_cas)
     ck_assert_int_eq(load(c, k, &ca, &err), APR_EINVAL);
     ck_assert_ptr_nonnull(strstr(err, "not valid now"));
     /* missing files, and a key where the certificate should be */
-    ck_assert_int_eq(wm_ca_load(&ca, "/nonexistent", "/nonexistent", &err,
-                                wm_test_pool),
-                     APR_EINVAL);
+    ck_assert_int_eq(
+        wm_ca_load(&ca, "/nonexistent", "/nonexistent", &err, wm_test_pool),
+        APR_EINVAL);
     write_pair(key, key, 1, -1, &c, &k);
     ck_assert_int_eq(wm_ca_load(&ca, k, k, &err, wm_test_pool), APR_EINVAL);
     ck_assert_ptr_nonnull(strstr(err, "no PEM certificate"));

@@ -40,9 +40,9 @@ static wm_discover_req_t *request(const char *ns, const char *email,
     wm_discover_req_t *req;
     const char *err;
 
-    ck_assert_int_eq(wm_soap_parse(&env, body, strlen(body), 65536, &err,
-                                   wm_test_pool),
-                     APR_SUCCESS);
+    ck_assert_int_eq(
+        wm_soap_parse(&env, body, strlen(body), 65536, &err, wm_test_pool),
+        APR_SUCCESS);
     ck_assert_int_eq(wm_discovery_parse(env, &req, &err, wm_test_pool),
                      APR_SUCCESS);
     return req;
@@ -64,12 +64,12 @@ static const char *result_text(const char *body, const char *name)
 {
     wm_soap_env_t *env;
     const char *err;
-    ck_assert_int_eq(wm_soap_parse(&env, body, strlen(body), 65536, &err,
-                                   wm_test_pool),
-                     APR_SUCCESS);
-    return wm_xml_child_text(wm_xml_child(env->body, WM_NS_DISCOVERY,
-                                          "DiscoverResult"),
-                             WM_NS_DISCOVERY, name, wm_test_pool);
+    ck_assert_int_eq(
+        wm_soap_parse(&env, body, strlen(body), 65536, &err, wm_test_pool),
+        APR_SUCCESS);
+    return wm_xml_child_text(
+        wm_xml_child(env->body, WM_NS_DISCOVERY, "DiscoverResult"),
+        WM_NS_DISCOVERY, name, wm_test_pool);
 }
 
 START_TEST(answers_real_capture)
@@ -102,11 +102,12 @@ START_TEST(answers_real_capture)
     ck_assert_str_eq(result_text(body, "EnrollmentVersion"), "4.0");
     ck_assert_str_eq(result_text(body, "EnrollmentPolicyServiceUrl"),
                      BASE "/ENROLLMENTSERVER/PolicyEnrollmentWebservice.svc");
-    ck_assert_str_eq(result_text(body, "EnrollmentServiceUrl"),
-                     BASE "/ENROLLMENTSERVER/Win10DeviceEnrollmentWebservice.svc");
+    ck_assert_str_eq(result_text(body, "EnrollmentServiceUrl"), BASE
+                     "/ENROLLMENTSERVER/Win10DeviceEnrollmentWebservice.svc");
     ck_assert_str_eq(result_text(body, "AuthenticationServiceUrl"),
                      BASE "/emm/enrollments/windows/login-agent");
-    ck_assert_ptr_nonnull(strstr(body, "<a:RelatesTo>urn:uuid:42</a:RelatesTo>"));
+    ck_assert_ptr_nonnull(
+        strstr(body, "<a:RelatesTo>urn:uuid:42</a:RelatesTo>"));
 }
 END_TEST
 
@@ -131,11 +132,9 @@ START_TEST(versions_pick_os_and_enrollment_version)
                      BASE "/ENROLLMENTSERVER/DeviceEnrollmentWebservice.svc");
     /* Windows 11 25H2 says 9.0: capped at 4.0. */
     req = request(WM_NS_DISCOVERY, "user@example.test", "9.0", both);
-    ck_assert_str_eq(wm_discovery_enrollment_version(req, wm_test_pool),
-                     "4.0");
+    ck_assert_str_eq(wm_discovery_enrollment_version(req, wm_test_pool), "4.0");
     req = request(WM_NS_DISCOVERY, "user@example.test", "3.5", both);
-    ck_assert_str_eq(wm_discovery_enrollment_version(req, wm_test_pool),
-                     "3.5");
+    ck_assert_str_eq(wm_discovery_enrollment_version(req, wm_test_pool), "3.5");
     req = request(WM_NS_DISCOVERY, "user@example.test", "1.0", both);
     ck_assert_ptr_null(wm_discovery_enrollment_version(req, wm_test_pool));
 }
@@ -193,9 +192,9 @@ START_TEST(refuses_malformed_requests)
         wm_discover_req_t *req;
         const char *err = NULL;
 
-        ck_assert_int_eq(wm_soap_parse(&env, body, strlen(body), 65536, &err,
-                                       wm_test_pool),
-                         APR_SUCCESS);
+        ck_assert_int_eq(
+            wm_soap_parse(&env, body, strlen(body), 65536, &err, wm_test_pool),
+            APR_SUCCESS);
         ck_assert_int_eq(wm_discovery_parse(env, &req, &err, wm_test_pool),
                          APR_EINVAL);
         ck_assert_ptr_nonnull(err);

@@ -48,10 +48,10 @@ const char *wm_test_fixture(const char *name, apr_size_t *plen)
     char *buf;
     apr_size_t n;
 
-    path = apr_pstrcat(wm_test_pool, dir ? dir : "../fixtures", "/", name,
-                       NULL);
-    ck_assert_msg(apr_file_open(&f, path, APR_FOPEN_READ, 0, wm_test_pool)
-                      == APR_SUCCESS,
+    path =
+        apr_pstrcat(wm_test_pool, dir ? dir : "../fixtures", "/", name, NULL);
+    ck_assert_msg(apr_file_open(&f, path, APR_FOPEN_READ, 0, wm_test_pool) ==
+                      APR_SUCCESS,
                   "cannot open fixture %s", path);
     apr_file_info_get(&fi, APR_FINFO_SIZE, f);
     n = (apr_size_t)fi.size;

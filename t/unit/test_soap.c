@@ -49,52 +49,50 @@ START_TEST(refuses_what_is_not_soap12)
     const char *nobody = "<s:Envelope xmlns:s=\"" WM_NS_SOAP "\"><s:Body/>"
                          "</s:Envelope>";
 
-    ck_assert_int_eq(wm_soap_parse(&env, s11, strlen(s11), 65536, &err,
-                                   wm_test_pool),
-                     APR_EINVAL);
+    ck_assert_int_eq(
+        wm_soap_parse(&env, s11, strlen(s11), 65536, &err, wm_test_pool),
+        APR_EINVAL);
     ck_assert_ptr_nonnull(strstr(err, "SOAP 1.1"));
-    ck_assert_int_eq(wm_soap_parse(&env, nobody, strlen(nobody), 65536, &err,
-                                   wm_test_pool),
+    ck_assert_int_eq(
+        wm_soap_parse(&env, nobody, strlen(nobody), 65536, &err, wm_test_pool),
+        APR_EINVAL);
+    ck_assert_int_eq(wm_soap_parse(&env, "<x/>", 4, 65536, &err, wm_test_pool),
                      APR_EINVAL);
-    ck_assert_int_eq(wm_soap_parse(&env, "<x/>", 4, 65536, &err,
-                                   wm_test_pool),
-                     APR_EINVAL);
-    ck_assert_int_eq(wm_soap_parse(&env, nobody, strlen(nobody), 10, &err,
-                                   wm_test_pool),
-                     APR_ENOSPC);
+    ck_assert_int_eq(
+        wm_soap_parse(&env, nobody, strlen(nobody), 10, &err, wm_test_pool),
+        APR_ENOSPC);
 }
 END_TEST
 
 START_TEST(builds_fault_with_subcode)
 {
-    const char *f = wm_soap_fault(WM_FAULT_INVALID_SECURITY, "urn:act",
-                                  "urn:uuid:1", "bad <header>", "NotSupported",
-                                  wm_test_pool);
+    const char *f =
+        wm_soap_fault(WM_FAULT_INVALID_SECURITY, "urn:act", "urn:uuid:1",
+                      "bad <header>", "NotSupported", wm_test_pool);
     wm_soap_env_t *env;
     const char *err;
     xmlNodePtr code, reason;
 
     /* The fault parses back as an envelope with the subcode asked for. */
-    ck_assert_int_eq(wm_soap_parse(&env, f, strlen(f), 65536, &err,
-                                   wm_test_pool),
-                     APR_SUCCESS);
+    ck_assert_int_eq(
+        wm_soap_parse(&env, f, strlen(f), 65536, &err, wm_test_pool),
+        APR_SUCCESS);
     ck_assert(wm_xml_is(env->body, WM_NS_SOAP, "Fault"));
     code = wm_xml_child(env->body, WM_NS_SOAP, "Code");
-    ck_assert_str_eq(wm_xml_child_text(code, WM_NS_SOAP, "Value",
-                                       wm_test_pool),
+    ck_assert_str_eq(wm_xml_child_text(code, WM_NS_SOAP, "Value", wm_test_pool),
                      "s:Sender");
     ck_assert_str_eq(
-        wm_xml_child_text(wm_xml_child(code, WM_NS_SOAP, "Subcode"),
-                          WM_NS_SOAP, "Value", wm_test_pool),
+        wm_xml_child_text(wm_xml_child(code, WM_NS_SOAP, "Subcode"), WM_NS_SOAP,
+                          "Value", wm_test_pool),
         "a:InvalidSecurity");
     reason = wm_xml_child(env->body, WM_NS_SOAP, "Reason");
-    ck_assert_str_eq(wm_xml_child_text(reason, WM_NS_SOAP, "Text",
-                                       wm_test_pool),
-                     "bad <header>");
+    ck_assert_str_eq(
+        wm_xml_child_text(reason, WM_NS_SOAP, "Text", wm_test_pool),
+        "bad <header>");
     ck_assert_str_eq(env->action, "urn:act");
-    ck_assert_str_eq(wm_xml_child_text(env->header, WM_NS_WSA, "RelatesTo",
-                                       wm_test_pool),
-                     "urn:uuid:1");
+    ck_assert_str_eq(
+        wm_xml_child_text(env->header, WM_NS_WSA, "RelatesTo", wm_test_pool),
+        "urn:uuid:1");
     ck_assert_ptr_nonnull(strstr(f, "<ErrorType>NotSupported</ErrorType>"));
     ck_assert_str_eq(wm_soap_subcode_name(WM_FAULT_AUTHORIZATION),
                      "s:Authorization");

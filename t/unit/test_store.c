@@ -33,9 +33,9 @@ static wm_store_t *open_store(apr_hash_t **pprepared)
 
     ck_assert_int_eq(apr_dbd_get_driver(wm_test_pool, "sqlite3", &driver),
                      APR_SUCCESS);
-    ck_assert_int_eq(apr_dbd_open_ex(driver, wm_test_pool, dbpath, &handle,
-                                     &err),
-                     APR_SUCCESS);
+    ck_assert_int_eq(
+        apr_dbd_open_ex(driver, wm_test_pool, dbpath, &handle, &err),
+        APR_SUCCESS);
     ck_assert_int_eq(wm_store_attach(&st, driver, handle, prepared,
                                      wm_test_pool, wm_test_pool),
                      APR_SUCCESS);
@@ -67,9 +67,8 @@ static const char *first_value(wm_store_t *st, const char *sql)
     apr_dbd_row_t *row = NULL;
     const char *v = NULL;
 
-    ck_assert_int_eq(apr_dbd_select(st->driver, wm_test_pool, st->handle,
-                                    &res, sql, 0),
-                     0);
+    ck_assert_int_eq(
+        apr_dbd_select(st->driver, wm_test_pool, st->handle, &res, sql, 0), 0);
     while (apr_dbd_get_row(st->driver, wm_test_pool, res, &row, -1) == 0) {
         if (!v) {
             v = apr_pstrdup(wm_test_pool,
@@ -89,16 +88,15 @@ START_TEST(creates_schema_once_in_wal_mode)
                      APR_SUCCESS);
     ck_assert_int_eq(version, WM_STORE_SCHEMA_VERSION);
     ck_assert_str_eq(first_value(st, "PRAGMA journal_mode"), "wal");
-    ck_assert_ptr_nonnull(apr_hash_get(prepared, "wm_device_get",
-                                       APR_HASH_KEY_STRING));
+    ck_assert_ptr_nonnull(
+        apr_hash_get(prepared, "wm_device_get", APR_HASH_KEY_STRING));
     /* The same connection is not set up twice; a second one migrates
      * nothing and finds one version row. */
     ck_assert_int_eq(wm_store_attach(&again, st->driver, st->handle, prepared,
                                      wm_test_pool, wm_test_pool),
                      APR_SUCCESS);
     again = open_store(NULL);
-    ck_assert_str_eq(first_value(again, "SELECT COUNT(*) FROM wm_schema"),
-                     "1");
+    ck_assert_str_eq(first_value(again, "SELECT COUNT(*) FROM wm_schema"), "1");
     ck_assert_str_eq(first_value(again, "SELECT COUNT(*) FROM sqlite_master "
                                         "WHERE type = 'table' AND name IN "
                                         "('devices', 'tokens', 'operations', "
@@ -117,12 +115,12 @@ START_TEST(refuses_a_newer_schema)
     ck_assert_int_eq(apr_dbd_query(st->driver, st->handle, &n,
                                    "INSERT INTO wm_schema VALUES (999)"),
                      0);
-    ck_assert_int_eq(apr_dbd_open_ex(driver, wm_test_pool, dbpath, &handle,
-                                     &err),
-                     APR_SUCCESS);
+    ck_assert_int_eq(
+        apr_dbd_open_ex(driver, wm_test_pool, dbpath, &handle, &err),
+        APR_SUCCESS);
     ck_assert_int_ne(wm_store_attach(&newer, driver, handle,
-                                     apr_hash_make(wm_test_pool),
-                                     wm_test_pool, wm_test_pool),
+                                     apr_hash_make(wm_test_pool), wm_test_pool,
+                                     wm_test_pool),
                      APR_SUCCESS);
     ck_assert_ptr_null(newer);
 }
@@ -175,8 +173,7 @@ START_TEST(tokens_expire_and_purge)
     const char *user;
     int purged = -1;
 
-    ck_assert_int_eq(wm_store_token_put(st, "h1", "alice", 1000,
-                                        wm_test_pool),
+    ck_assert_int_eq(wm_store_token_put(st, "h1", "alice", 1000, wm_test_pool),
                      APR_SUCCESS);
     ck_assert_int_eq(wm_store_token_put(st, "h2", "bob", 3000, wm_test_pool),
                      APR_SUCCESS);
@@ -190,9 +187,9 @@ START_TEST(tokens_expire_and_purge)
                      APR_SUCCESS);
     ck_assert_ptr_null(user);
     /* A token hash is unique. */
-    ck_assert_int_ne(wm_store_token_put(st, "h2", "mallory", 9000,
-                                        wm_test_pool),
-                     APR_SUCCESS);
+    ck_assert_int_ne(
+        wm_store_token_put(st, "h2", "mallory", 9000, wm_test_pool),
+        APR_SUCCESS);
     ck_assert_ptr_nonnull(strstr(wm_store_error(st), "wm_token_put"));
     ck_assert_int_eq(wm_store_purge(st, 2000, &purged, wm_test_pool),
                      APR_SUCCESS);

@@ -23,8 +23,7 @@ START_TEST(parses_real_first_package)
 
     buf = wm_test_fixture("windows10/syncml_s1_m1_client_init_win10_19043.xml",
                           &len);
-    ck_assert_int_eq(wm_syncml_parse(&msg, buf, len, 65536, &err,
-                                     wm_test_pool),
+    ck_assert_int_eq(wm_syncml_parse(&msg, buf, len, 65536, &err, wm_test_pool),
                      APR_SUCCESS);
     ck_assert_str_eq(msg->hdr.ver_dtd, "1.2");
     ck_assert_str_eq(msg->hdr.ver_proto, "DM/1.2");
@@ -49,9 +48,9 @@ START_TEST(reply_echoes_session)
     reply = wm_syncml_reply_status_only(&hdr, "3", "https://mdm/devicemgt",
                                         WM_SC_COMMAND_FAILED, wm_test_pool);
     /* The reply is itself a well-formed SyncML message. */
-    ck_assert_int_eq(wm_syncml_parse(&back, reply, strlen(reply), 65536, &err,
-                                     wm_test_pool),
-                     APR_SUCCESS);
+    ck_assert_int_eq(
+        wm_syncml_parse(&back, reply, strlen(reply), 65536, &err, wm_test_pool),
+        APR_SUCCESS);
     ck_assert_str_eq(back->hdr.session_id, "7");
     ck_assert_str_eq(back->hdr.target_uri, "DEV<1>");
     ck_assert_str_eq(back->hdr.source_uri, "https://mdm/devicemgt");
@@ -72,12 +71,12 @@ START_TEST(refuses_incomplete_headers)
     const char *err;
     const char *nosrc = "<SyncML><SyncHdr><SessionID>1</SessionID><MsgID>1"
                         "</MsgID></SyncHdr><SyncBody/></SyncML>";
-    ck_assert_int_eq(wm_syncml_parse(&msg, nosrc, strlen(nosrc), 65536, &err,
-                                     wm_test_pool),
-                     APR_EINVAL);
-    ck_assert_int_eq(wm_syncml_parse(&msg, "<Other/>", 8, 65536, &err,
-                                     wm_test_pool),
-                     APR_EINVAL);
+    ck_assert_int_eq(
+        wm_syncml_parse(&msg, nosrc, strlen(nosrc), 65536, &err, wm_test_pool),
+        APR_EINVAL);
+    ck_assert_int_eq(
+        wm_syncml_parse(&msg, "<Other/>", 8, 65536, &err, wm_test_pool),
+        APR_EINVAL);
 }
 END_TEST
 

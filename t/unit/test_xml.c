@@ -33,16 +33,16 @@ START_TEST(parses_plain_document)
     const char *s = "<a xmlns=\"urn:x\"><b> text\n</b><c k=\"v\"/></a>";
     xmlNodePtr root;
 
-    ck_assert_int_eq(wm_xml_parse(&doc, s, strlen(s), &soap_lim, &err,
-                                  wm_test_pool),
-                     APR_SUCCESS);
+    ck_assert_int_eq(
+        wm_xml_parse(&doc, s, strlen(s), &soap_lim, &err, wm_test_pool),
+        APR_SUCCESS);
     root = xmlDocGetRootElement(doc);
     ck_assert(wm_xml_is(root, "urn:x", "a"));
     ck_assert_str_eq(wm_xml_child_text(root, "urn:x", "b", wm_test_pool),
                      "text");
-    ck_assert_str_eq(wm_xml_attr(wm_xml_child(root, NULL, "c"), NULL, "k",
-                                 wm_test_pool),
-                     "v");
+    ck_assert_str_eq(
+        wm_xml_attr(wm_xml_child(root, NULL, "c"), NULL, "k", wm_test_pool),
+        "v");
     ck_assert_ptr_null(wm_xml_child(root, "urn:other", "b"));
 }
 END_TEST
@@ -111,8 +111,7 @@ START_TEST(refuses_oversize_empty_and_malformed)
     ck_assert_int_eq(parse("", &soap_lim, &err), APR_EINVAL);
     ck_assert_int_eq(parse("<a><b></a>", &soap_lim, &err), APR_EINVAL);
     ck_assert_msg(!strncmp(err, "malformed XML", 13), "%s", err);
-    ck_assert_int_eq(parse("<a>&undeclared;</a>", &soap_lim, &err),
-                     APR_EINVAL);
+    ck_assert_int_eq(parse("<a>&undeclared;</a>", &soap_lim, &err), APR_EINVAL);
     ck_assert_int_eq(parse("<a>\xff\xfe</a>", &soap_lim, &err), APR_EINVAL);
 }
 END_TEST

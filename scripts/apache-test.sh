@@ -1,0 +1,198 @@
+#!/bin/sh
+# Runs the Apache::Test suite (t/*.t) against the built module; called by
+# `make test` from the top of the tree, after the module is built.
+#
+# Apache::Test refuses to run as root, and when run as root (or as a user
+# who cannot reach the tree) it prints an error and exits 0 without running
+# a single test. CI runs as root, so as root this script creates an
+# unprivileged user, copies the tree into a fresh directory that user owns
+# and runs the suite there as that user. As any other user it runs in
+# place. Either way it fails unless the TAP summary shows that every test
+# file ran and passed: an exit status of 0 alone proves nothing.
+#
+# Environment:
+#   WINMDM_TEST_USER   user the suite runs as when started as root
+#                      (default winmdmtest; created when missing)
+#   WINMDM_TEST_KEEP   when set, keep the copy of the tree after a pass
+#   APACHE_TEST_PORT   base port (default: the first of 8529, 8549, ...
+#                      whose next five ports are free)
+#   TEST_FILES         run only these test files (e.g. "t/010-discovery.t")
+set -e
+
+if [ ! -f t/TEST.PL ] || [ ! -f Makefile ]; then
+    echo "apache-test: run me from the top of the tree" >&2
+    exit 1
+fi
+if [ ! -f .libs/mod_winmdm.so ]; then
+    echo "apache-test: .libs/mod_winmdm.so is missing (run make first)" >&2
+    exit 1
+fi
+
+top=$(pwd)
+test_user=${WINMDM_TEST_USER:-winmdmtest}
+
+# Apache::Test's own "select" mode picks the port again in every test
+# process, where the running server makes it pick another one; so a free
+# base port is chosen once, here. The default server and each named
+# virtual host take one port each, counting up from the base.
+if [ -z "${APACHE_TEST_PORT:-}" ]; then
+    APACHE_TEST_PORT=$(perl -MIO::Socket::INET -e '
+        for (my $base = 8529; $base < 9529; $base += 20) {
+            my @socks;
+            for my $port ($base .. $base + 4) {
+                my $s = IO::Socket::INET->new(LocalAddr => "0.0.0.0",
+                    LocalPort => $port, Listen => 1, ReuseAddr => 1) or last;
+                push @socks, $s;
+            }
+            if (@socks == 5) { print $base; exit 0 }
+        }
+        exit 1')
+fi
+export APACHE_TEST_PORT
+
+# --- where the suite runs -------------------------------------------------
+
+if [ "$(id -u)" = 0 ]; then
+    if ! id -u "$test_user" >/dev/null 2>&1; then
+        useradd --system --user-group --no-create-home \
+            --home-dir /nonexistent --shell /usr/sbin/nologin "$test_user"
+    fi
+    # TMPDIR must allow executables: httpd loads the module from there.
+    work=$(mktemp -d "${TMPDIR:-/tmp}/winmdm-test.XXXXXX")
+    # mktemp makes it 0700; the test user and its httpd must get in.
+    chmod 0755 "$work"
+    tree="$work/tree"
+    mkdir "$tree"
+    # Generated Apache::Test files are left out too: a stale
+    # t/conf/apache_test_config.pm would be reused with the old paths.
+    tar -C "$top" \
+        --exclude=./.git --exclude=./run --exclude=./t/logs --exclude=./t/state \
+        --exclude=./t/htdocs --exclude=./t/TEST \
+        --exclude=./t/conf/apache_test_config.pm \
+        --exclude=./t/conf/httpd.conf --exclude=./t/conf/extra.conf \
+        --exclude=./t/conf/modperl_inc.pl --exclude=./t/conf/modperl_startup.pl \
+        -cf - . | tar -C "$tree" -xf -
+    chown -R "$test_user:" "$work"
+    as_user() {
+        runuser -u "$test_user" -- env HOME="$work" "$@"
+    }
+else
+    work=""
+    tree="$top"
+    as_user() {
+        "$@"
+    }
+fi
+
+cd "$tree"
+
+# t/TEST is generated from t/TEST.PL (Apache::Test also writes t/SMOKE,
+# which this suite does not use). Its -clean removes what an earlier run
+# generated, t/conf/*.conf included.
+as_user perl -MApache::TestMM -e \
+    'Apache::TestMM::filter_args(); Apache::TestMM::generate_script("t/TEST")' \
+    >/dev/null
+rm -f t/SMOKE
+as_user perl t/TEST -clean >/dev/null 2>&1 || true
+
+# --- state: device CA, TLS server certificate, password file ---------------
+
+# t/state is generated only; start each run from an empty one (and an
+# empty database).
+rm -rf t/state t/logs
+as_user mkdir -p t/state t/logs
+state="$tree/t/state"
+
+# The device CA that signs device certificates (WinMDMCACertificateFile)
+# also signs the TLS server certificate, so one file serves as the
+# clients' trust anchor and as SSLCACertificateFile.
+as_user openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 30 \
+    -subj "/O=mod_winmdm test/CN=mod_winmdm test device CA" \
+    -addext "basicConstraints=critical,CA:TRUE" \
+    -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    -addext "subjectKeyIdentifier=hash" \
+    -keyout "$state/ca.key" -out "$state/ca.crt" 2>/dev/null
+as_user openssl req -new -newkey rsa:2048 -nodes -sha256 \
+    -subj "/O=mod_winmdm test/CN=localhost" \
+    -keyout "$state/server.key" -out "$state/server.csr" 2>/dev/null
+cat > "$state/server.ext" <<'EOF'
+basicConstraints=critical,CA:FALSE
+keyUsage=critical,digitalSignature,keyEncipherment
+extendedKeyUsage=serverAuth
+subjectAltName=DNS:localhost,IP:127.0.0.1
+EOF
+[ -n "$work" ] && chown "$test_user:" "$state/server.ext"
+as_user openssl x509 -req -sha256 -days 30 -in "$state/server.csr" \
+    -CA "$state/ca.crt" -CAkey "$state/ca.key" -CAcreateserial \
+    -extfile "$state/server.ext" -out "$state/server.crt" 2>/dev/null
+as_user chmod 0600 "$state/ca.key" "$state/server.key"
+as_user htpasswd -cbB "$state/htpasswd" demo demo-password 2>/dev/null
+
+# --- run ------------------------------------------------------------------
+
+log="$tree/t/logs/apache-test.log"
+rc_file="$tree/t/logs/apache-test.rc"
+
+# Apache::Test's own exit status is not trusted (see the top of the file);
+# it is kept only to report it.
+{
+    set +e
+    # shellcheck disable=SC2086
+    as_user perl t/TEST ${TEST_FILES:-} 2>&1
+    echo $? > "$rc_file"
+} | tee "$log"
+rc=$(cat "$rc_file" 2>/dev/null || echo 1)
+
+# --- verdict --------------------------------------------------------------
+
+# Every test file must have run, and at least as many tests as their
+# plans announce (`plan tests => N`).
+if [ -n "${TEST_FILES:-}" ]; then
+    # shellcheck disable=SC2086 # a list of files, split on purpose
+    set -- $TEST_FILES
+else
+    set -- t/*.t
+fi
+files_expected=$#
+tests_expected=0
+for f in "$@"; do
+    n=$(sed -n 's/.*plan[ (]*tests *=> *\([0-9][0-9]*\).*/\1/p' "$f" | head -n 1)
+    [ -n "$n" ] || echo "apache-test: $f: no 'plan tests => N' with a number; its tests are not counted" >&2
+    tests_expected=$((tests_expected + ${n:-0}))
+done
+
+summary=$(grep -E '^Files=[0-9]+, Tests=[0-9]+' "$log" | tail -n 1 || true)
+files_run=$(echo "$summary" | sed -n 's/^Files=\([0-9]*\),.*/\1/p')
+tests_run=$(echo "$summary" | sed -n 's/^Files=[0-9]*, Tests=\([0-9]*\).*/\1/p')
+
+fail=""
+grep -q '^All tests successful\.' "$log" || fail="$fail no 'All tests successful.';"
+grep -q '^Result: PASS' "$log" || fail="$fail no 'Result: PASS';"
+if [ -z "$summary" ]; then
+    fail="$fail no 'Files=N, Tests=M' summary;"
+else
+    [ "${files_run:-0}" -eq "$files_expected" ] ||
+        fail="$fail $files_run test files ran, $files_expected expected;"
+    [ "${tests_run:-0}" -gt 0 ] && [ "$tests_run" -ge "$tests_expected" ] ||
+        fail="$fail $tests_run tests ran, $tests_expected expected;"
+fi
+[ "$rc" = 0 ] || fail="$fail t/TEST exited $rc;"
+
+as_user perl t/TEST -stop >/dev/null 2>&1 || true
+
+if [ -n "$fail" ]; then
+    echo "apache-test: FAILED:$fail" >&2
+    if [ -f t/logs/error_log ]; then
+        echo "---- $tree/t/logs/error_log ----" >&2
+        cat t/logs/error_log >&2
+        echo "---- end of error_log ----" >&2
+    fi
+    [ -n "$work" ] && echo "apache-test: the tree is kept in $tree" >&2
+    exit 1
+fi
+
+if [ -n "$work" ] && [ -z "${WINMDM_TEST_KEEP:-}" ]; then
+    cd /
+    rm -rf "$work"
+fi
+echo "$tests_run passed, 0 failed"
