@@ -18,6 +18,7 @@
 #include <http_core.h>
 
 #include "wm_xml.h"
+#include "mod_winmdm_auth.h"
 #include "mod_winmdm_config.h"
 #include "mod_winmdm_dbd.h"
 #include "mod_winmdm_log.h"
@@ -45,6 +46,7 @@ static int wm_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
     (void)pconf, (void)plog, (void)ptemp;
     wm_dbd_pre_config();
+    wm_auth_pre_config();
     return OK;
 }
 

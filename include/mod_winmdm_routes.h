@@ -61,6 +61,12 @@ int wm_route_handler(request_rec *r);
 /* Endpoint handlers, one file each. */
 int wm_ep_discovery(request_rec *r, const wm_srv_conf_t *sc,
                     const wm_route_t *route);
+int wm_ep_login(request_rec *r, const wm_srv_conf_t *sc,
+                const wm_route_t *route);
+int wm_ep_xcep(request_rec *r, const wm_srv_conf_t *sc,
+               const wm_route_t *route);
+int wm_ep_wstep(request_rec *r, const wm_srv_conf_t *sc,
+                const wm_route_t *route);
 int wm_ep_not_built(request_rec *r, const wm_srv_conf_t *sc,
                     const wm_route_t *route);
 

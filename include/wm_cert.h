@@ -69,6 +69,15 @@ apr_status_t wm_cert_issue(wm_issued_t **pout, const wm_ca_t *ca,
                            const char **perr, apr_pool_t *p);
 
 /**
+ * Checks a certificate: issued and signed by ca, valid now. On success
+ * returns its thumbprint and subject CN (the DeviceID it was issued to).
+ * @return APR_SUCCESS, or APR_EINVAL with *perr set
+ */
+apr_status_t wm_cert_check_issued(const wm_ca_t *ca, struct x509_st *cert,
+                                  const char **psha1, const char **pcn,
+                                  const char **perr, apr_pool_t *p);
+
+/**
  * Checks a PEM client certificate (as mod_ssl's SSL_CLIENT_CERT gives it):
  * issued and signed by ca, valid now. On success returns its thumbprint
  * and subject CN.

@@ -21,7 +21,7 @@
 #include <apr_dbd.h>
 
 /** The schema version this build creates and expects. */
-#define WM_STORE_SCHEMA_VERSION 1
+#define WM_STORE_SCHEMA_VERSION 2
 
 /** A store bound to one database connection for one unit of work. */
 typedef struct wm_store_t {
@@ -89,6 +89,17 @@ apr_status_t wm_store_device_get(wm_store_t *st, const char *device_id,
 apr_status_t wm_store_device_put(wm_store_t *st, const wm_device_t *dev,
                                  apr_pool_t *p);
 
+/**
+ * Records an enrollment in one transaction: the device row (inserted, or
+ * replaced when it belongs to the same user or is unenrolled), the first
+ * OMA-DM nonce, and the sign-in token used up (token_hash may be NULL).
+ * @return APR_SUCCESS; APR_EACCES when the DeviceID is enrolled by another
+ *         user (nothing changed); another error when the database failed
+ */
+apr_status_t wm_store_enroll(wm_store_t *st, const wm_device_t *dev,
+                             const char *nonce, apr_int64_t nonce_expires,
+                             const char *token_hash, apr_pool_t *p);
+
 /* ----------------------------------------------------------------- tokens */
 
 /** Stores a login-page token by its hash (hex SHA-256), user and expiry. */
@@ -101,7 +112,40 @@ apr_status_t wm_store_token_get(wm_store_t *st, const char *token_hash,
                                 apr_int64_t now, const char **puser,
                                 apr_pool_t *p);
 
-/** Deletes tokens and nonces that expired before now; *pcount gets the
+/** Forgets a token (after the enrollment it allowed). */
+apr_status_t wm_store_token_delete(wm_store_t *st, const char *token_hash,
+                                   apr_pool_t *p);
+
+/* ----------------------------------------------------------------- nonces */
+
+/** Stores an OMA-DM digest nonce the server gave device_id. */
+apr_status_t wm_store_nonce_put(wm_store_t *st, const char *nonce,
+                                const char *device_id, apr_int64_t expires,
+                                apr_pool_t *p);
+
+/* ------------------------------------------------- failed password checks */
+
+/** Seconds a failure counter is kept without new failures. */
+#define WM_STORE_FAILURE_KEEP 86400
+
+/** The failure count of subject ("u:<user>" or "a:<address>") and the time
+ *  of its last failure; 0 and 0 when none. */
+apr_status_t wm_store_failures_get(wm_store_t *st, const char *subject,
+                                   int *pcount, apr_int64_t *plast,
+                                   apr_pool_t *p);
+
+/** Counts one failure of subject at now; a count whose last failure is
+ *  older than window seconds starts again at 1. */
+apr_status_t wm_store_failure_add(wm_store_t *st, const char *subject,
+                                  apr_int64_t now, apr_int64_t window,
+                                  apr_pool_t *p);
+
+/** Forgets subject's failures (after a success). */
+apr_status_t wm_store_failure_clear(wm_store_t *st, const char *subject,
+                                    apr_pool_t *p);
+
+/** Deletes tokens and nonces that expired before now, and failure counts
+ *  idle for WM_STORE_FAILURE_KEEP; *pcount gets the
  *  number of rows removed (may be NULL). */
 apr_status_t wm_store_purge(wm_store_t *st, apr_int64_t now, int *pcount,
                             apr_pool_t *p);

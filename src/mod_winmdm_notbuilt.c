@@ -8,9 +8,8 @@
  */
 
 /* Answers for the routes whose protocol is not built yet: each says so in
- * the form its client reads (a SOAP fault for the enrollment services, a
- * SyncML status for OMA-DM, JSON for the admin API, HTML for the sign-in
- * page), and never pretends to succeed. */
+ * the form its client reads (a SyncML status for OMA-DM, JSON for the
+ * admin API), and never pretends to succeed. */
 
 #include <string.h>
 
@@ -24,30 +23,6 @@
 #include "mod_winmdm_io.h"
 #include "mod_winmdm_private.h"
 #include "mod_winmdm_routes.h"
-
-#define XCEP_RESPONSE_ACTION                                                   \
-    "http://schemas.microsoft.com/windows/pki/2009/01/enrollmentpolicy/IPolicy/GetPoliciesResponse"
-#define WSTEP_RESPONSE_ACTION                                                  \
-    "http://schemas.microsoft.com/windows/pki/2009/01/enrollment/RSTRC/wstep"
-
-static int soap_not_built(request_rec *r, const wm_srv_conf_t *sc,
-                          const char *action, const char *what)
-{
-    wm_soap_env_t *env = NULL;
-    const char *buf, *err;
-    apr_size_t len;
-    int status;
-
-    status = wm_io_read_body(r, wm_conf_max_message_size(sc), &buf, &len);
-    if (status != OK) {
-        return status;
-    }
-    /* Parsed only to relate the fault to the request's MessageID. */
-    wm_soap_parse(&env, buf, len, len, &err, r->pool);
-    return wm_io_soap_fault(
-        r, WM_FAULT_INTERNAL_SERVICE, action, env ? env->message_id : NULL,
-        apr_pstrcat(r->pool, what, " is not implemented on this server", NULL));
-}
 
 /* A SyncML answer: HTTP 200 with the SyncHdr status 500 (command failed)
  * and Final, so the device ends the session and retries at its next poll. */
@@ -90,27 +65,13 @@ static int syncml_not_built(request_rec *r, const wm_srv_conf_t *sc)
 int wm_ep_not_built(request_rec *r, const wm_srv_conf_t *sc,
                     const wm_route_t *route)
 {
-    static const char html[] =
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-        "<title>Not available</title></head><body><p>Enrollment sign-in is "
-        "not implemented on this server.</p></body></html>";
     static const char json[] =
         "{\"error\": \"the admin API is not implemented on this server\"}";
 
     switch (route->endpoint) {
-    case WM_EP_XCEP:
-        return soap_not_built(r, sc, XCEP_RESPONSE_ACTION,
-                              "MS-XCEP certificate enrollment policy");
-    case WM_EP_WSTEP81:
-    case WM_EP_WSTEP10:
-        return soap_not_built(r, sc, WSTEP_RESPONSE_ACTION,
-                              "MS-WSTEP certificate enrollment");
     case WM_EP_SYNCML81:
     case WM_EP_SYNCML10:
         return syncml_not_built(r, sc);
-    case WM_EP_LOGIN:
-        return wm_io_send(r, HTTP_NOT_IMPLEMENTED, "text/html; charset=utf-8",
-                          html, sizeof(html) - 1);
     case WM_EP_ADMIN:
         return wm_io_send(r, HTTP_NOT_IMPLEMENTED, "application/json", json,
                           sizeof(json) - 1);

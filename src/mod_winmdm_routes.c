@@ -37,19 +37,19 @@ static const wm_route_t routes[] = {
     {"/discovery/get", API_BOTH, GET, WM_EP_DISCOVERY, wm_ep_discovery},
     {"/discovery/post", API_BOTH, POST, WM_EP_DISCOVERY, wm_ep_discovery},
     /* federated sign-in page opened by the web authentication broker */
-    {WM_PATH_LOGIN, 0, GET | POST, WM_EP_LOGIN, wm_ep_not_built},
-    {"/windows-web-agent", 0, GET | POST, WM_EP_LOGIN, wm_ep_not_built},
+    {WM_PATH_LOGIN, 0, GET | POST, WM_EP_LOGIN, wm_ep_login},
+    {"/windows-web-agent", 0, GET | POST, WM_EP_LOGIN, wm_ep_login},
     {"/windows-web-agent/enrollments/windows/login-agent", 0, GET | POST,
-     WM_EP_LOGIN, wm_ep_not_built},
+     WM_EP_LOGIN, wm_ep_login},
     /* MS-XCEP certificate enrollment policy */
-    {WM_PATH_XCEP, 0, POST, WM_EP_XCEP, wm_ep_not_built},
-    {"/certificatepolicy/xcep", API_BOTH, POST, WM_EP_XCEP, wm_ep_not_built},
+    {WM_PATH_XCEP, 0, POST, WM_EP_XCEP, wm_ep_xcep},
+    {"/certificatepolicy/xcep", API_BOTH, POST, WM_EP_XCEP, wm_ep_xcep},
     /* MS-WSTEP enrollment: Windows 8.1, then Windows 10/11 */
-    {WM_PATH_WSTEP81, 0, POST, WM_EP_WSTEP81, wm_ep_not_built},
-    {"/deviceenrolment/wstep", API_BOTH, POST, WM_EP_WSTEP81, wm_ep_not_built},
-    {WM_PATH_WSTEP10, 0, POST, WM_EP_WSTEP10, wm_ep_not_built},
+    {WM_PATH_WSTEP81, 0, POST, WM_EP_WSTEP81, wm_ep_wstep},
+    {"/deviceenrolment/wstep", API_BOTH, POST, WM_EP_WSTEP81, wm_ep_wstep},
+    {WM_PATH_WSTEP10, 0, POST, WM_EP_WSTEP10, wm_ep_wstep},
     {"/deviceenrolment/enrollment", API_BOTH, POST, WM_EP_WSTEP10,
-     wm_ep_not_built},
+     wm_ep_wstep},
     /* OMA-DM management sessions: Windows 8.1, then Windows 10/11 */
     {WM_PATH_SYNCML81, 0, POST, WM_EP_SYNCML81, wm_ep_not_built},
     {"/syncml/devicemanagement/request", API_BOTH, POST, WM_EP_SYNCML81,

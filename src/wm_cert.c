@@ -354,17 +354,50 @@ apr_status_t wm_cert_issue(wm_issued_t **pout, const wm_ca_t *ca,
 
 /* ----------------------------------------------------- client check */
 
+apr_status_t wm_cert_check_issued(const wm_ca_t *ca, X509 *cert,
+                                  const char **psha1, const char **pcn,
+                                  const char **perr, apr_pool_t *p)
+{
+    X509_NAME *subj;
+    ASN1_STRING *data;
+    unsigned char *utf8 = NULL;
+    int idx, n;
+
+    *psha1 = *pcn = NULL;
+    if (X509_check_issued(ca->cert, cert) != X509_V_OK
+        || X509_verify(cert, X509_get0_pubkey(ca->cert)) != 1) {
+        ERR_clear_error();
+        *perr = "the certificate was not issued by the device CA";
+        return APR_EINVAL;
+    }
+    if (X509_cmp_current_time(X509_get0_notAfter(cert)) <= 0
+        || X509_cmp_current_time(X509_get0_notBefore(cert)) >= 0) {
+        *perr = "the certificate is not valid now";
+        return APR_EINVAL;
+    }
+    subj = X509_get_subject_name(cert);
+    idx = X509_NAME_get_index_by_NID(subj, NID_commonName, -1);
+    if (idx < 0) {
+        *perr = "the certificate has no CN";
+        return APR_EINVAL;
+    }
+    data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, idx));
+    if ((n = ASN1_STRING_to_UTF8(&utf8, data)) < 0) {
+        *perr = "the certificate's CN cannot be read";
+        return APR_EINVAL;
+    }
+    *pcn = apr_pstrmemdup(p, (const char *)utf8, (apr_size_t)n);
+    OPENSSL_free(utf8);
+    *psha1 = wm_cert_sha1_hex(cert, p);
+    return APR_SUCCESS;
+}
+
 apr_status_t wm_cert_check_client(const wm_ca_t *ca, const char *pem,
                                   const char **psha1, const char **pcn,
                                   const char **perr, apr_pool_t *p)
 {
     BIO *bio;
     X509 *cert;
-    X509_NAME *subj;
-    int idx;
-    ASN1_STRING *data;
-    unsigned char *utf8 = NULL;
-    int n;
 
     *psha1 = *pcn = NULL;
     if (!pem || !*pem || !(bio = BIO_new_mem_buf(pem, -1))) {
@@ -378,30 +411,5 @@ apr_status_t wm_cert_check_client(const wm_ca_t *ca, const char *pem,
         return APR_EINVAL;
     }
     apr_pool_cleanup_register(p, cert, x509_cleanup, apr_pool_cleanup_null);
-    if (X509_check_issued(ca->cert, cert) != X509_V_OK ||
-        X509_verify(cert, X509_get0_pubkey(ca->cert)) != 1) {
-        ERR_clear_error();
-        *perr = "the client certificate was not issued by the device CA";
-        return APR_EINVAL;
-    }
-    if (X509_cmp_current_time(X509_get0_notAfter(cert)) <= 0 ||
-        X509_cmp_current_time(X509_get0_notBefore(cert)) >= 0) {
-        *perr = "the client certificate is not valid now";
-        return APR_EINVAL;
-    }
-    subj = X509_get_subject_name(cert);
-    idx = X509_NAME_get_index_by_NID(subj, NID_commonName, -1);
-    if (idx < 0) {
-        *perr = "the client certificate has no CN";
-        return APR_EINVAL;
-    }
-    data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, idx));
-    if ((n = ASN1_STRING_to_UTF8(&utf8, data)) < 0) {
-        *perr = "the client certificate's CN cannot be read";
-        return APR_EINVAL;
-    }
-    *pcn = apr_pstrmemdup(p, (const char *)utf8, (apr_size_t)n);
-    OPENSSL_free(utf8);
-    *psha1 = wm_cert_sha1_hex(cert, p);
-    return APR_SUCCESS;
+    return wm_cert_check_issued(ca, cert, psha1, pcn, perr, p);
 }

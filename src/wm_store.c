@@ -84,9 +84,25 @@ static const char *const migration_1[] = {
     "CREATE INDEX nonces_expires ON nonces (expires)",
     NULL};
 
+/* 2: failed password checks per user and per address, to slow guessing
+ * down across every httpd child and node. */
+static const char *const migration_2[] = {
+    "CREATE TABLE auth_failures ("
+    " subject VARCHAR(300) PRIMARY KEY,"
+    " failures INTEGER NOT NULL,"
+    " last_failure BIGINT NOT NULL)",
+    NULL};
+
 static const char *const *const migrations[] = {
     migration_1,
+    migration_2,
 };
+
+/* One migration per schema version, no more, no fewer. */
+typedef char migrations_match_version
+    [sizeof(migrations) / sizeof(migrations[0]) == WM_STORE_SCHEMA_VERSION
+         ? 1
+         : -1];
 
 /* ------------------------------------------------------------ statements */
 
@@ -114,8 +130,22 @@ static const struct {
      "INSERT INTO tokens (token_hash, user_name, expires) VALUES (%s, %s, %s)"},
     {"wm_token_get",
      "SELECT user_name FROM tokens WHERE token_hash = %s AND expires > %s"},
+    {"wm_token_delete", "DELETE FROM tokens WHERE token_hash = %s"},
     {"wm_token_purge", "DELETE FROM tokens WHERE expires <= %s"},
+    {"wm_nonce_put",
+     "INSERT INTO nonces (nonce, device_id, expires) VALUES (%s, %s, %s)"},
     {"wm_nonce_purge", "DELETE FROM nonces WHERE expires <= %s"},
+    {"wm_failure_get",
+     "SELECT failures, last_failure FROM auth_failures WHERE subject = %s"},
+    /* A failure older than the window starts the count again. */
+    {"wm_failure_add",
+     "INSERT INTO auth_failures (subject, failures, last_failure) "
+     "VALUES (%s, 1, %s) ON CONFLICT (subject) DO UPDATE SET "
+     "failures = CASE WHEN auth_failures.last_failure < %s THEN 1 "
+     "ELSE auth_failures.failures + 1 END, "
+     "last_failure = excluded.last_failure"},
+    {"wm_failure_clear", "DELETE FROM auth_failures WHERE subject = %s"},
+    {"wm_failure_purge", "DELETE FROM auth_failures WHERE last_failure < %s"},
 };
 
 /* ------------------------------------------------------------- helpers */
@@ -497,7 +527,7 @@ apr_status_t wm_store_token_get(wm_store_t *st, const char *token_hash,
 apr_status_t wm_store_purge(wm_store_t *st, apr_int64_t now, int *pcount,
                             apr_pool_t *p)
 {
-    int n1 = 0, n2 = 0, rc;
+    int n1 = 0, n2 = 0, n3 = 0, rc;
     const char *t = i64(now, p);
 
     if ((rc = apr_dbd_pvquery(st->driver, p, st->handle, &n1,
@@ -508,8 +538,123 @@ apr_status_t wm_store_purge(wm_store_t *st, apr_int64_t now, int *pcount,
                               stmt(st, "wm_nonce_purge"), t))) {
         return db_error(st, rc, "wm_nonce_purge", p);
     }
+    if ((rc = apr_dbd_pvquery(st->driver, p, st->handle, &n3,
+                              stmt(st, "wm_failure_purge"),
+                              i64(now - WM_STORE_FAILURE_KEEP, p)))) {
+        return db_error(st, rc, "wm_failure_purge", p);
+    }
     if (pcount) {
-        *pcount = n1 + n2;
+        *pcount = n1 + n2 + n3;
     }
     return APR_SUCCESS;
+}
+
+apr_status_t wm_store_token_delete(wm_store_t *st, const char *token_hash,
+                                   apr_pool_t *p)
+{
+    int nrows = 0, rc;
+    rc = apr_dbd_pvquery(st->driver, p, st->handle, &nrows,
+                         stmt(st, "wm_token_delete"), token_hash);
+    return rc ? db_error(st, rc, "wm_token_delete", p) : APR_SUCCESS;
+}
+
+apr_status_t wm_store_nonce_put(wm_store_t *st, const char *nonce,
+                                const char *device_id, apr_int64_t expires,
+                                apr_pool_t *p)
+{
+    int nrows = 0, rc;
+    rc = apr_dbd_pvquery(st->driver, p, st->handle, &nrows,
+                         stmt(st, "wm_nonce_put"), nonce, device_id,
+                         i64(expires, p));
+    return rc ? db_error(st, rc, "wm_nonce_put", p) : APR_SUCCESS;
+}
+
+/* --------------------------------------------------------- failures */
+
+apr_status_t wm_store_failures_get(wm_store_t *st, const char *subject,
+                                   int *pcount, apr_int64_t *plast,
+                                   apr_pool_t *p)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    int rc, seen = 0;
+
+    *pcount = 0;
+    *plast = 0;
+    rc = apr_dbd_pvselect(st->driver, p, st->handle, &res,
+                          stmt(st, "wm_failure_get"), 0, subject);
+    if (rc) {
+        return db_error(st, rc, "wm_failure_get", p);
+    }
+    while (apr_dbd_get_row(st->driver, p, res, &row, -1) == 0) {
+        if (!seen++) {
+            *pcount = (int)to_i64(entry(st, row, 0, p));
+            *plast = to_i64(entry(st, row, 1, p));
+        }
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t wm_store_failure_add(wm_store_t *st, const char *subject,
+                                  apr_int64_t now, apr_int64_t window,
+                                  apr_pool_t *p)
+{
+    int nrows = 0, rc;
+    rc = apr_dbd_pvquery(st->driver, p, st->handle, &nrows,
+                         stmt(st, "wm_failure_add"), subject, i64(now, p),
+                         i64(now - window, p));
+    return rc ? db_error(st, rc, "wm_failure_add", p) : APR_SUCCESS;
+}
+
+apr_status_t wm_store_failure_clear(wm_store_t *st, const char *subject,
+                                    apr_pool_t *p)
+{
+    int nrows = 0, rc;
+    rc = apr_dbd_pvquery(st->driver, p, st->handle, &nrows,
+                         stmt(st, "wm_failure_clear"), subject);
+    return rc ? db_error(st, rc, "wm_failure_clear", p) : APR_SUCCESS;
+}
+
+/* ------------------------------------------------------- enrollment */
+
+apr_status_t wm_store_enroll(wm_store_t *st, const wm_device_t *dev,
+                             const char *nonce, apr_int64_t nonce_expires,
+                             const char *token_hash, apr_pool_t *p)
+{
+    wm_device_t *old = NULL;
+    apr_status_t rv;
+
+    /* One transaction, holding SQLite's write lock from the start, so two
+     * enrollments of one DeviceID cannot both pass the owner check. */
+    if ((rv = exec(st, st->pgsql ? "BEGIN" : "BEGIN IMMEDIATE", p))) {
+        return rv;
+    }
+    /* PostgreSQL: serialise enrollments (an arbitrary module constant). */
+    if (st->pgsql
+        && (rv = select_drain(st, "SELECT pg_advisory_xact_lock(7061965)",
+                              NULL, p))) {
+        goto leave;
+    }
+    if ((rv = wm_store_device_get(st, dev->device_id, &old, p))) {
+        goto leave;
+    }
+    if (old && old->state && !strcmp(old->state, "enrolled") && old->user
+        && strcmp(old->user, dev->user)) {
+        st->err = "the DeviceID is enrolled by another user";
+        rv = APR_EACCES;
+        goto leave;
+    }
+    if ((rv = wm_store_device_put(st, dev, p))
+        || (nonce
+            && (rv = wm_store_nonce_put(st, nonce, dev->device_id,
+                                        nonce_expires, p)))
+        || (token_hash && (rv = wm_store_token_delete(st, token_hash, p)))) {
+        goto leave;
+    }
+leave:
+    if (rv) {
+        exec(st, "ROLLBACK", p);
+        return rv;
+    }
+    return exec(st, "COMMIT", p);
 }

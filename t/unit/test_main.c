@@ -10,6 +10,7 @@
 /* The unit test runner: every suite of the core, one process per test
  * (check's fork mode), so a crash fails one test, not the run. */
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #include <apr_dbd.h>
@@ -17,6 +18,7 @@
 #include <apr_general.h>
 #include <apr_strings.h>
 
+#include "wm_log.h"
 #include "wm_xml.h"
 #include "unit.h"
 
@@ -63,6 +65,16 @@ const char *wm_test_fixture(const char *name, apr_size_t *plen)
     return buf;
 }
 
+/* Errors the core logs go to stderr, next to the failing assertion. */
+static void log_to_stderr(int level, apr_status_t rv, const char *msg,
+                          apr_pool_t *p)
+{
+    (void)rv, (void)p;
+    if (level <= WM_LOG_ERR) {
+        fprintf(stderr, "core log: %s\n", msg);
+    }
+}
+
 int main(void)
 {
     SRunner *sr;
@@ -73,6 +85,7 @@ int main(void)
     apr_pool_create(&root_pool, NULL);
     apr_dbd_init(root_pool);
     wm_xml_init();
+    wm_log_set(log_to_stderr);
 
     sr = srunner_create(wm_test_xml_suite());
     srunner_add_suite(sr, wm_test_soap_suite());

@@ -91,17 +91,19 @@ START_TEST(creates_schema_once_in_wal_mode)
     ck_assert_ptr_nonnull(
         apr_hash_get(prepared, "wm_device_get", APR_HASH_KEY_STRING));
     /* The same connection is not set up twice; a second one migrates
-     * nothing and finds one version row. */
+     * nothing and finds one row per version. */
     ck_assert_int_eq(wm_store_attach(&again, st->driver, st->handle, prepared,
                                      wm_test_pool, wm_test_pool),
                      APR_SUCCESS);
     again = open_store(NULL);
-    ck_assert_str_eq(first_value(again, "SELECT COUNT(*) FROM wm_schema"), "1");
+    ck_assert_str_eq(first_value(again, "SELECT COUNT(*) FROM wm_schema"),
+                     apr_itoa(wm_test_pool, WM_STORE_SCHEMA_VERSION));
     ck_assert_str_eq(first_value(again, "SELECT COUNT(*) FROM sqlite_master "
                                         "WHERE type = 'table' AND name IN "
                                         "('devices', 'tokens', 'operations', "
-                                        "'results', 'inventory', 'nonces')"),
-                     "6");
+                                        "'results', 'inventory', 'nonces', "
+                                        "'auth_failures')"),
+                     "7");
 }
 END_TEST
 
@@ -200,6 +202,35 @@ START_TEST(tokens_expire_and_purge)
 }
 END_TEST
 
+START_TEST(counts_failures_in_a_window)
+{
+    wm_store_t *st = open_store(NULL);
+    apr_int64_t last;
+    int n;
+
+    ck_assert_int_eq(wm_store_failures_get(st, "u:x", &n, &last,
+                                           wm_test_pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(n, 0);
+    wm_store_failure_add(st, "u:x", 1000, 900, wm_test_pool);
+    wm_store_failure_add(st, "u:x", 1010, 900, wm_test_pool);
+    wm_store_failure_add(st, "a:1.2.3.4", 1010, 900, wm_test_pool);
+    wm_store_failures_get(st, "u:x", &n, &last, wm_test_pool);
+    ck_assert_int_eq(n, 2);
+    ck_assert(last == 1010);
+    /* After a quiet window the count starts again. */
+    wm_store_failure_add(st, "u:x", 5000, 900, wm_test_pool);
+    wm_store_failures_get(st, "u:x", &n, &last, wm_test_pool);
+    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(wm_store_failure_clear(st, "u:x", wm_test_pool),
+                     APR_SUCCESS);
+    wm_store_failures_get(st, "u:x", &n, &last, wm_test_pool);
+    ck_assert_int_eq(n, 0);
+    wm_store_failures_get(st, "a:1.2.3.4", &n, &last, wm_test_pool);
+    ck_assert_int_eq(n, 1);
+}
+END_TEST
+
 Suite *wm_test_store_suite(void)
 {
     Suite *s = suite_create("store");
@@ -211,6 +242,7 @@ Suite *wm_test_store_suite(void)
     tcase_add_test(tc, refuses_a_newer_schema);
     tcase_add_test(tc, stores_and_replaces_devices);
     tcase_add_test(tc, tokens_expire_and_purge);
+    tcase_add_test(tc, counts_failures_in_a_window);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,142 @@
+/* Licensed under the Apache License, Version 2.0 (the "License"); you may not
+ * use this file except in compliance with the License. You may obtain a copy
+ * of the License at http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+ * WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ */
+
+/* Password checks through httpd's authn providers, failure throttling,
+ * enrollment domains, and client certificates (see mod_winmdm_auth.h). */
+
+#include <string.h>
+
+#include <apr_optional.h>
+#include <apr_strings.h>
+#include <apr_time.h>
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+#include <ap_provider.h>
+#include <mod_auth.h>
+#include <mod_ssl.h>
+
+#include "wm_store.h"
+#include "mod_winmdm_auth.h"
+#include "mod_winmdm_private.h"
+
+static APR_OPTIONAL_FN_TYPE(ssl_var_lookup) *var_lookup;
+
+void wm_auth_pre_config(void)
+{
+    var_lookup = APR_RETRIEVE_OPTIONAL_FN(ssl_var_lookup);
+}
+
+const char *wm_auth_client_cert(request_rec *r)
+{
+    const char *pem;
+    if (!var_lookup) {
+        var_lookup = APR_RETRIEVE_OPTIONAL_FN(ssl_var_lookup);
+    }
+    if (!var_lookup) {
+        return NULL;
+    }
+    pem = var_lookup(r->pool, r->server, r->connection, r,
+                     (char *)"SSL_CLIENT_CERT");
+    return (pem && *pem) ? pem : NULL;
+}
+
+int wm_auth_domain_ok(const wm_srv_conf_t *sc, const char *user)
+{
+    const char *at = strrchr(user, '@');
+    int i;
+
+    if (!at || !sc->domains || sc->domains->nelts == 0) {
+        return 1;
+    }
+    for (i = 0; i < sc->domains->nelts; i++) {
+        if (!strcasecmp(at + 1, APR_ARRAY_IDX(sc->domains, i, const char *))) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Seconds still to wait for subject, 0 when it may try now. */
+static apr_int64_t wait_for(wm_store_t *st, const char *subject, int free,
+                            apr_int64_t now, apr_pool_t *p)
+{
+    apr_int64_t last, delay;
+    int n;
+
+    if (wm_store_failures_get(st, subject, &n, &last, p) != APR_SUCCESS
+        || n < free || now - last > WM_AUTH_WINDOW) {
+        return 0;
+    }
+    n -= free;
+    delay = n >= 10 ? WM_AUTH_WINDOW : ((apr_int64_t)1 << n);
+    if (delay > WM_AUTH_WINDOW) {
+        delay = WM_AUTH_WINDOW;
+    }
+    return last + delay > now ? last + delay - now : 0;
+}
+
+wm_pw_result_e wm_auth_password(request_rec *r, const wm_srv_conf_t *sc,
+                                wm_store_t *st, const char *user,
+                                const char *password, apr_int64_t *pwait)
+{
+    const apr_array_header_t *names = wm_conf_auth_providers(sc);
+    const char *usubj = apr_pstrcat(r->pool, "u:", user, NULL);
+    const char *asubj = apr_pstrcat(r->pool, "a:", r->useragent_ip, NULL);
+    apr_int64_t now = apr_time_sec(apr_time_now()), w1, w2;
+    authn_status status = AUTH_USER_NOT_FOUND;
+    int i;
+
+    *pwait = 0;
+    w1 = wait_for(st, usubj, WM_AUTH_USER_FREE_TRIES, now, r->pool);
+    w2 = wait_for(st, asubj, WM_AUTH_ADDR_FREE_TRIES, now, r->pool);
+    if (w1 || w2) {
+        *pwait = w1 > w2 ? w1 : w2;
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, WMLOGNO(00022)
+                      "password check for %s refused: too many failures, "
+                      "%" APR_INT64_T_FMT " s to wait",
+                      user, *pwait);
+        return WM_PW_LOCKED;
+    }
+    /* As mod_auth_basic and mod_auth_form do: each provider in turn until
+     * one knows the user. */
+    for (i = 0; i < names->nelts; i++) {
+        const char *name = APR_ARRAY_IDX(names, i, const char *);
+        const authn_provider *prov = ap_lookup_provider(
+            AUTHN_PROVIDER_GROUP, name, AUTHN_PROVIDER_VERSION);
+
+        if (!prov || !prov->check_password) {
+            continue;
+        }
+        apr_table_setn(r->notes, AUTHN_PROVIDER_NAME_NOTE, name);
+        status = prov->check_password(r, user, password);
+        apr_table_unset(r->notes, AUTHN_PROVIDER_NAME_NOTE);
+        if (status != AUTH_USER_NOT_FOUND) {
+            break;
+        }
+    }
+    if (status == AUTH_GRANTED) {
+        wm_store_failure_clear(st, usubj, r->pool);
+        r->user = apr_pstrdup(r->pool, user);
+        return WM_PW_OK;
+    }
+    if (status == AUTH_GENERAL_ERROR) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, WMLOGNO(00023)
+                      "no authn provider of WinMDMAuthProvider could check "
+                      "the password of %s (see the provider's own message)",
+                      user);
+        return WM_PW_ERROR;
+    }
+    wm_store_failure_add(st, usubj, now, WM_AUTH_WINDOW, r->pool);
+    wm_store_failure_add(st, asubj, now, WM_AUTH_WINDOW, r->pool);
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, WMLOGNO(00024)
+                  "password check for %s failed", user);
+    return WM_PW_DENIED;
+}
