@@ -507,9 +507,10 @@ int wm_config_check(apr_pool_t *pconf, server_rec *s)
                     s, sc,
                     apr_psprintf(pconf,
                                  "WinMDMAuthProvider: unknown authn provider "
-                                 "'%s' (is its module, e.g. mod_authn_%s, "
+                                 "'%s' (is the module that provides it, such "
+                                 "as mod_authn_file or mod_authnz_ldap, "
                                  "loaded?)",
-                                 name, name));
+                                 name));
             }
         }
         if (wm_ca_load(&sc->ca, sc->ca_cert_file, sc->ca_key_file, &err,
