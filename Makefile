@@ -16,6 +16,7 @@ APR_CFLAGS = $(shell apr-1-config --cppflags --cflags 2>/dev/null)
 APR_LIBS   = $(shell apu-1-config --link-ld 2>/dev/null) \
              $(shell apr-1-config --link-ld 2>/dev/null)
 SSL_LIBS   = -lssl -lcrypto
+JSON_LIBS  = -ljansson
 
 CORE_SRC   = $(sort $(wildcard src/wm_*.c))
 GLUE_SRC   = $(sort $(wildcard src/mod_winmdm_*.c))
@@ -32,7 +33,7 @@ all: .libs/mod_winmdm.so
 	$(APXS) -c -n winmdm -I include $(XML_CFLAGS) \
 	    $(foreach f,$(WARN),-Wc,$(f)) \
 	    -Wl,"-export-symbols-regex winmdm_module" \
-	    $(XML_LIBS) $(SSL_LIBS) \
+	    $(XML_LIBS) $(SSL_LIBS) $(JSON_LIBS) \
 	    -o mod_winmdm.la mod_winmdm.c $(GLUE_SRC) $(CORE_SRC)
 
 install: all

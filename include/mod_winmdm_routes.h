@@ -67,7 +67,9 @@ int wm_ep_xcep(request_rec *r, const wm_srv_conf_t *sc,
                const wm_route_t *route);
 int wm_ep_wstep(request_rec *r, const wm_srv_conf_t *sc,
                 const wm_route_t *route);
-int wm_ep_not_built(request_rec *r, const wm_srv_conf_t *sc,
-                    const wm_route_t *route);
+int wm_ep_syncml(request_rec *r, const wm_srv_conf_t *sc,
+                 const wm_route_t *route);
+int wm_ep_admin(request_rec *r, const wm_srv_conf_t *sc,
+                const wm_route_t *route);
 
 #endif /* MOD_WINMDM_ROUTES_H */

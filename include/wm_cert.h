@@ -62,7 +62,9 @@ typedef struct wm_issued_t {
  * Issues a client certificate: subject CN = cn, the request's public key,
  * clientAuth EKU, a random 127-bit serial, NotBefore set back by
  * WM_CERT_BACKDATE_SECONDS, valid for days, signed with SHA-256.
- * @return APR_SUCCESS, or APR_EINVAL with *perr set
+ * @return APR_SUCCESS; APR_EINVAL with *perr set when cn cannot be a
+ *         subject; APR_EGENERAL or APR_ENOMEM with *perr set when OpenSSL
+ *         fails (random numbers, signing, encoding)
  */
 apr_status_t wm_cert_issue(wm_issued_t **pout, const wm_ca_t *ca,
                            const wm_csr_t *csr, const char *cn, int days,

@@ -27,21 +27,21 @@
 typedef struct wm_provdoc_t {
     const wm_ca_t *ca;
     const wm_issued_t *cert;
-    int device_context;       /* My/System (EnrollmentType Device) */
-    const char *provider_id;  /* PROVIDER-ID and DMClient/Provider/<ID> */
-    const char *mgmt_url;     /* ADDR: the OMA-DM endpoint */
-    const char *renew_url;    /* WSTEP/Renew/ServerURL */
-    int renew_days;           /* WSTEP/Renew/RenewPeriod */
-    const char *device_id;    /* APPSRV AAUTHNAME; certificate CN */
+    int device_context;        /* My/System (EnrollmentType Device) */
+    const char *provider_id;   /* PROVIDER-ID and DMClient/Provider/<ID> */
+    const char *mgmt_url;      /* ADDR: the OMA-DM endpoint */
+    const char *renew_url;     /* WSTEP/Renew/ServerURL */
+    int renew_days;            /* WSTEP/Renew/RenewPeriod */
+    const char *device_id;     /* APPSRV AAUTHNAME; certificate CN */
     const char *device_secret; /* APPSRV AAUTHSECRET */
-    const char *device_nonce; /* APPSRV AAUTHDATA: the first digest nonce */
+    const char *device_nonce;  /* APPSRV AAUTHDATA: the first digest nonce */
     const char *server_secret; /* CLIENT AAUTHSECRET */
-    const char *server_nonce; /* CLIENT AAUTHDATA */
-    const char *upn;          /* DMClient UPN, or NULL */
-    const char *device_name;  /* DMClient EntDeviceName, or NULL */
-    int poll_minutes;         /* DMClient Poll interval */
-    int renewal;              /* certificates only: the OMA-DM account and
-                                 DMClient settings stay as they are */
+    const char *server_nonce;  /* CLIENT AAUTHDATA */
+    const char *upn;           /* DMClient UPN, or NULL */
+    const char *device_name;   /* DMClient EntDeviceName, or NULL */
+    int poll_minutes;          /* DMClient Poll interval */
+    int renewal;               /* certificates only: the OMA-DM account and
+                                  DMClient settings stay as they are */
 } wm_provdoc_t;
 
 /** Builds the document (UTF-8 XML with declaration), in p. */

@@ -19,9 +19,10 @@
 #include <apr_pools.h>
 #include <apr_hash.h>
 #include <apr_dbd.h>
+#include <apr_tables.h>
 
 /** The schema version this build creates and expects. */
-#define WM_STORE_SCHEMA_VERSION 2
+#define WM_STORE_SCHEMA_VERSION 3
 
 /** A store bound to one database connection for one unit of work. */
 typedef struct wm_store_t {
@@ -55,6 +56,17 @@ apr_status_t wm_store_attach(wm_store_t **pst, const apr_dbd_driver_t *driver,
 /** The last database error on this store, for the caller's log line. */
 const char *wm_store_error(const wm_store_t *st);
 
+/** Starts a transaction (on SQLite, holding the write lock from the
+ *  start). Every begin is ended by a commit or a rollback on every path:
+ *  the connection goes back to mod_dbd's pool afterwards. */
+apr_status_t wm_store_begin(wm_store_t *st, apr_pool_t *p);
+
+/** Commits the transaction. */
+apr_status_t wm_store_commit(wm_store_t *st, apr_pool_t *p);
+
+/** Rolls the transaction back. */
+void wm_store_rollback(wm_store_t *st, apr_pool_t *p);
+
 /** The schema version found in the database (0 if none); for tests. */
 apr_status_t wm_store_schema_version(wm_store_t *st, int *pversion,
                                      apr_pool_t *p);
@@ -78,11 +90,17 @@ typedef struct wm_device_t {
     const char *state;      /* "enrolled" or "unenrolled" */
     apr_int64_t enrolled_at;
     apr_int64_t last_seen; /* 0 when never seen */
+    int poll_interval;     /* minutes the device was last told */
 } wm_device_t;
 
 /** Reads one device; *pdev NULL (and APR_SUCCESS) when there is none. */
 apr_status_t wm_store_device_get(wm_store_t *st, const char *device_id,
                                  wm_device_t **pdev, apr_pool_t *p);
+
+/** Devices in DeviceID order after the cursor after (NULL or "": from
+ *  the first), at most limit; *pdevs holds wm_device_t *. */
+apr_status_t wm_store_device_list(wm_store_t *st, const char *after, int limit,
+                                  apr_array_header_t **pdevs, apr_pool_t *p);
 
 /** Inserts the device, or replaces every field of the existing row with
  *  the same DeviceID (re-enrollment; the caller decides it is allowed). */
@@ -99,6 +117,34 @@ apr_status_t wm_store_device_put(wm_store_t *st, const wm_device_t *dev,
 apr_status_t wm_store_enroll(wm_store_t *st, const wm_device_t *dev,
                              const char *nonce, apr_int64_t nonce_expires,
                              const char *token_hash, apr_pool_t *p);
+
+/** A key and a value (inventory nodes, nonces, results). */
+typedef struct wm_kv_t {
+    const char *key;
+    const char *value;
+} wm_kv_t;
+
+/** Sets last_seen. */
+apr_status_t wm_store_device_seen(wm_store_t *st, const char *device_id,
+                                  apr_int64_t now, apr_pool_t *p);
+
+/** Sets the state ("enrolled", "unenrolled"). */
+apr_status_t wm_store_device_set_state(wm_store_t *st, const char *device_id,
+                                       const char *state, apr_pool_t *p);
+
+/** Records the poll interval the device now has, in minutes. */
+apr_status_t wm_store_device_set_poll(wm_store_t *st, const char *device_id,
+                                      int minutes, apr_pool_t *p);
+
+/** Stores the latest value of one node the device reported. */
+apr_status_t wm_store_inventory_put(wm_store_t *st, const char *device_id,
+                                    const char *uri, const char *value,
+                                    apr_int64_t now, apr_pool_t *p);
+
+/** The device's inventory, wm_kv_t (uri, value) sorted by uri. */
+apr_status_t wm_store_inventory_list(wm_store_t *st, const char *device_id,
+                                     apr_array_header_t **pitems,
+                                     apr_pool_t *p);
 
 /* ----------------------------------------------------------------- tokens */
 
@@ -122,6 +168,17 @@ apr_status_t wm_store_token_delete(wm_store_t *st, const char *token_hash,
 apr_status_t wm_store_nonce_put(wm_store_t *st, const char *nonce,
                                 const char *device_id, apr_int64_t expires,
                                 apr_pool_t *p);
+
+/** The device's unexpired nonces, wm_kv_t (nonce, session id or NULL). */
+apr_status_t wm_store_nonces_get(wm_store_t *st, const char *device_id,
+                                 apr_int64_t now, apr_array_header_t **pout,
+                                 apr_pool_t *p);
+
+/** Binds an unused nonce to session_id; *pbound is 1 when this call bound
+ *  it, 0 when it was already bound (a replay) or is unknown. */
+apr_status_t wm_store_nonce_bind(wm_store_t *st, const char *nonce,
+                                 const char *device_id, const char *session_id,
+                                 int *pbound, apr_pool_t *p);
 
 /* ------------------------------------------------- failed password checks */
 
@@ -149,5 +206,89 @@ apr_status_t wm_store_failure_clear(wm_store_t *st, const char *subject,
  *  number of rows removed (may be NULL). */
 apr_status_t wm_store_purge(wm_store_t *st, apr_int64_t now, int *pcount,
                             apr_pool_t *p);
+
+/* ------------------------------------------------------------ operations */
+
+/* An operation sent in one session and not answered is sent again in a
+ * later session once it has waited this long (seconds): a concurrent
+ * session of the same device never takes it. */
+#define WM_STORE_RESEND_AFTER 120
+
+/** An operation row. */
+typedef struct wm_op_t {
+    apr_int64_t id;
+    const char *device_id;
+    const char *type;         /* DEVICE_INFO, LOCK, SYNCML, ... */
+    const char *body;         /* the commands, CmdIDs as placeholders */
+    const char *state;        /* pending, sent, done, failed */
+    int status;               /* the device's status code, -1 when none */
+    int cmd_count;            /* top-level commands in body */
+    const char *cmds_pending; /* indexes still awaiting a 2xx, NULL: all */
+    apr_int64_t created, sent, completed; /* 0 when not yet */
+    const char *sent_session;
+} wm_op_t;
+
+/** Queues an operation; *pid receives its id. */
+apr_status_t wm_store_op_add(wm_store_t *st, const char *device_id,
+                             const char *type, const char *body, int cmd_count,
+                             apr_int64_t now, apr_int64_t *pid, apr_pool_t *p);
+
+/**
+ * Claims up to limit operations of device_id for session_id in one
+ * statement: pending ones, and ones sent in another session at least
+ * WM_STORE_RESEND_AFTER seconds ago. *pops receives the claimed rows
+ * (wm_op_t *) in creation order.
+ */
+apr_status_t wm_store_op_claim(wm_store_t *st, const char *device_id,
+                               const char *session_id, apr_int64_t now,
+                               int limit, apr_array_header_t **pops,
+                               apr_pool_t *p);
+
+/** Gives a claimed operation back to the queue (it did not fit). */
+apr_status_t wm_store_op_unclaim(wm_store_t *st, apr_int64_t id, apr_pool_t *p);
+
+/** Reads one operation; *pop NULL when there is none. */
+apr_status_t wm_store_op_get(wm_store_t *st, apr_int64_t id, wm_op_t **pop,
+                             apr_pool_t *p);
+
+/** A device's operations, newest first, with ids below before (0: any),
+ *  at most limit. */
+apr_status_t wm_store_op_list(wm_store_t *st, const char *device_id,
+                              apr_int64_t before, int limit,
+                              apr_array_header_t **pops, apr_pool_t *p);
+
+/** Sets state, status (-1: none), pending commands and completion time
+ *  (0: none). */
+apr_status_t wm_store_op_update(wm_store_t *st, apr_int64_t id,
+                                const char *state, int status,
+                                const char *cmds_pending, apr_int64_t completed,
+                                apr_pool_t *p);
+
+/** The newest sent or done operation of device_id whose commands name
+ *  uri; *pid 0 when none. */
+apr_status_t wm_store_op_find_uri(wm_store_t *st, const char *device_id,
+                                  const char *uri, apr_int64_t *pid,
+                                  apr_pool_t *p);
+
+/** Appends one result item (uri, data) to an operation. */
+apr_status_t wm_store_result_add(wm_store_t *st, apr_int64_t op_id,
+                                 const char *uri, const char *data,
+                                 apr_pool_t *p);
+
+/** An operation's results, wm_kv_t (uri, data) in arrival order. */
+apr_status_t wm_store_results(wm_store_t *st, apr_int64_t op_id,
+                              apr_array_header_t **pitems, apr_pool_t *p);
+
+/** Keeps one chunk of a result arriving in several messages. */
+apr_status_t wm_store_partial_add(wm_store_t *st, const char *device_id,
+                                  const char *cmd_ref, const char *uri,
+                                  const char *data, apr_int64_t now,
+                                  apr_pool_t *p);
+
+/** Takes (reads in order, then deletes) the chunks kept for cmd_ref:
+ *  *pdata the concatenated data, NULL when there were none. */
+apr_status_t wm_store_partial_take(wm_store_t *st, const char *device_id,
+                                   const char *cmd_ref, const char **pdata,
+                                   apr_pool_t *p);
 
 #endif /* WM_STORE_H */

@@ -18,8 +18,10 @@
 
 #include "wm_soap.h"
 
-#define WM_VT_USER_TOKEN "http://schemas.microsoft.com/5.0.0.0/ConfigurationManager/Enrollment/DeviceEnrollmentUserToken"
-#define WM_PASSWORD_TEXT "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText"
+#define WM_VT_USER_TOKEN                                                       \
+    "http://schemas.microsoft.com/5.0.0.0/ConfigurationManager/Enrollment/DeviceEnrollmentUserToken"
+#define WM_PASSWORD_TEXT                                                       \
+    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-username-token-profile-1.0#PasswordText"
 
 typedef enum {
     WM_CRED_NONE = 0, /* no wsse:Security header, or an empty one */

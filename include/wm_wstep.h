@@ -24,10 +24,12 @@
 #define WM_NS_AC "http://schemas.xmlsoap.org/ws/2006/12/authorization"
 #define WM_ACTION_WSTEP WM_NS_ENROLL "/RST/wstep"
 #define WM_ACTION_WSTEP_RESPONSE WM_NS_ENROLL "/RSTRC/wstep"
-#define WM_TOKEN_TYPE "http://schemas.microsoft.com/5.0.0.0/ConfigurationManager/Enrollment/DeviceEnrollmentToken"
+#define WM_TOKEN_TYPE                                                          \
+    "http://schemas.microsoft.com/5.0.0.0/ConfigurationManager/Enrollment/DeviceEnrollmentToken"
 #define WM_VT_PKCS10 WM_NS_ENROLL "#PKCS10"
 #define WM_VT_PKCS7 WM_NS_WSSE "#PKCS7"
-#define WM_VT_PROVDOC "http://schemas.microsoft.com/5.0.0.0/ConfigurationManager/Enrollment/DeviceEnrollmentProvisionDoc"
+#define WM_VT_PROVDOC                                                          \
+    "http://schemas.microsoft.com/5.0.0.0/ConfigurationManager/Enrollment/DeviceEnrollmentProvisionDoc"
 #define WM_ENC_BASE64 WM_NS_WSSE "#base64binary"
 
 /* DeviceID becomes the certificate CN (at most 64 characters, RFC 5280

@@ -17,7 +17,8 @@
 
 #include "wm_soap.h"
 
-#define WM_NS_XCEP "http://schemas.microsoft.com/windows/pki/2009/01/enrollmentpolicy"
+#define WM_NS_XCEP                                                             \
+    "http://schemas.microsoft.com/windows/pki/2009/01/enrollmentpolicy"
 #define WM_ACTION_XCEP WM_NS_XCEP "/IPolicy/GetPolicies"
 #define WM_ACTION_XCEP_RESPONSE WM_NS_XCEP "/IPolicy/GetPoliciesResponse"
 
@@ -32,7 +33,7 @@ typedef struct wm_xcep_conf_t {
 apr_status_t wm_xcep_check(const wm_soap_env_t *env, const char **perr);
 
 /** The whole GetPoliciesResponse envelope. */
-const char *wm_xcep_response(const wm_xcep_conf_t *conf,
-                             const char *relates_to, apr_pool_t *p);
+const char *wm_xcep_response(const wm_xcep_conf_t *conf, const char *relates_to,
+                             apr_pool_t *p);
 
 #endif /* WM_XCEP_H */

@@ -126,7 +126,15 @@ as_user openssl x509 -req -sha256 -days 30 -in "$state/server.csr" \
     -CA "$state/ca.crt" -CAkey "$state/ca.key" -CAcreateserial \
     -extfile "$state/server.ext" -out "$state/server.crt" 2>/dev/null
 as_user chmod 0600 "$state/ca.key" "$state/server.key"
+# Users of the enrollment tests (t/05*.t): two of the enrolled domain,
+# one of a domain no server here enrolls (refused with s:Authorization),
+# and the real capture's OnPremise user (a name without a domain). The
+# first keeps the file's original user.
 as_user htpasswd -cbB "$state/htpasswd" demo demo-password 2>/dev/null
+as_user htpasswd -bB "$state/htpasswd" demo@example.test demo-password 2>/dev/null
+as_user htpasswd -bB "$state/htpasswd" other@example.test other-password 2>/dev/null
+as_user htpasswd -bB "$state/htpasswd" outsider@elsewhere.test outsider-password 2>/dev/null
+as_user htpasswd -bB "$state/htpasswd" demio demo 2>/dev/null
 
 # --- run ------------------------------------------------------------------
 

@@ -27,7 +27,7 @@
 #include "mod_winmdm_auth.h"
 #include "mod_winmdm_private.h"
 
-static APR_OPTIONAL_FN_TYPE(ssl_var_lookup) *var_lookup;
+static APR_OPTIONAL_FN_TYPE(ssl_var_lookup) * var_lookup;
 
 void wm_auth_pre_config(void)
 {
@@ -71,8 +71,8 @@ static apr_int64_t wait_for(wm_store_t *st, const char *subject, int free,
     apr_int64_t last, delay;
     int n;
 
-    if (wm_store_failures_get(st, subject, &n, &last, p) != APR_SUCCESS
-        || n < free || now - last > WM_AUTH_WINDOW) {
+    if (wm_store_failures_get(st, subject, &n, &last, p) != APR_SUCCESS ||
+        n < free || now - last > WM_AUTH_WINDOW) {
         return 0;
     }
     n -= free;
@@ -99,10 +99,11 @@ wm_pw_result_e wm_auth_password(request_rec *r, const wm_srv_conf_t *sc,
     w2 = wait_for(st, asubj, WM_AUTH_ADDR_FREE_TRIES, now, r->pool);
     if (w1 || w2) {
         *pwait = w1 > w2 ? w1 : w2;
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, WMLOGNO(00022)
-                      "password check for %s refused: too many failures, "
-                      "%" APR_INT64_T_FMT " s to wait",
-                      user, *pwait);
+        ap_log_rerror(
+            APLOG_MARK, APLOG_INFO, 0, r,
+            WMLOGNO(00022) "password check for %s refused: too many failures, "
+                           "%" APR_INT64_T_FMT " s to wait",
+            user, *pwait);
         return WM_PW_LOCKED;
     }
     /* As mod_auth_basic and mod_auth_form do: each provider in turn until
@@ -128,15 +129,17 @@ wm_pw_result_e wm_auth_password(request_rec *r, const wm_srv_conf_t *sc,
         return WM_PW_OK;
     }
     if (status == AUTH_GENERAL_ERROR) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, WMLOGNO(00023)
-                      "no authn provider of WinMDMAuthProvider could check "
-                      "the password of %s (see the provider's own message)",
-                      user);
+        ap_log_rerror(
+            APLOG_MARK, APLOG_ERR, 0, r,
+            WMLOGNO(
+                00023) "no authn provider of WinMDMAuthProvider could check "
+                       "the password of %s (see the provider's own message)",
+            user);
         return WM_PW_ERROR;
     }
     wm_store_failure_add(st, usubj, now, WM_AUTH_WINDOW, r->pool);
     wm_store_failure_add(st, asubj, now, WM_AUTH_WINDOW, r->pool);
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, WMLOGNO(00024)
-                  "password check for %s failed", user);
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  WMLOGNO(00024) "password check for %s failed", user);
     return WM_PW_DENIED;
 }

@@ -48,8 +48,7 @@ typedef struct {
     const char *reason;
 } refusal_t;
 
-static const char *refuse(refusal_t *out, wm_fault_e fault,
-                          const char *reason)
+static const char *refuse(refusal_t *out, wm_fault_e fault, const char *reason)
 {
     out->fault = fault;
     out->reason = reason;
@@ -127,8 +126,7 @@ static const char *authenticate(request_rec *r, const wm_srv_conf_t *sc,
         }
         hash = wm_secret_sha256_hex(cred->token, r->pool);
         if (wm_store_token_get(st, hash, apr_time_sec(apr_time_now()), &user,
-                               r->pool)
-            != APR_SUCCESS) {
+                               r->pool) != APR_SUCCESS) {
             return refuse(out, WM_FAULT_ENROLLMENT_SERVER,
                           "the token store is unavailable");
         }
@@ -147,8 +145,9 @@ static const char *authenticate(request_rec *r, const wm_srv_conf_t *sc,
         user = cred->username;
         if (!wm_auth_domain_ok(sc, user)) {
             return refuse(out, WM_FAULT_AUTHORIZATION,
-                          apr_psprintf(r->pool, "%s may not enroll devices "
-                                                "here",
+                          apr_psprintf(r->pool,
+                                       "%s may not enroll devices "
+                                       "here",
                                        user));
         }
         switch (wm_auth_password(r, sc, st, user, cred->password, &wait)) {
@@ -171,9 +170,9 @@ static const char *authenticate(request_rec *r, const wm_srv_conf_t *sc,
     /* Checked again at use: the configuration may have changed since the
      * token was issued. */
     if (!wm_auth_domain_ok(sc, user)) {
-        return refuse(out, WM_FAULT_AUTHORIZATION,
-                      apr_psprintf(r->pool, "%s may not enroll devices here",
-                                   user));
+        return refuse(
+            out, WM_FAULT_AUTHORIZATION,
+            apr_psprintf(r->pool, "%s may not enroll devices here", user));
     }
     *puser = user;
     *ptoken_hash = hash;
@@ -182,8 +181,7 @@ static const char *authenticate(request_rec *r, const wm_srv_conf_t *sc,
 
 /* ------------------------------------------------------------- XCEP */
 
-int wm_ep_xcep(request_rec *r, const wm_srv_conf_t *sc,
-               const wm_route_t *route)
+int wm_ep_xcep(request_rec *r, const wm_srv_conf_t *sc, const wm_route_t *route)
 {
     wm_xcep_conf_t xconf;
     wm_soap_env_t *env;
@@ -199,8 +197,7 @@ int wm_ep_xcep(request_rec *r, const wm_srv_conf_t *sc,
     }
     if (wm_xcep_check(env, &err) != APR_SUCCESS) {
         return wm_io_soap_fault(r, WM_FAULT_MESSAGE_FORMAT,
-                                WM_ACTION_XCEP_RESPONSE, env->message_id,
-                                err);
+                                WM_ACTION_XCEP_RESPONSE, env->message_id, err);
     }
     if (wm_dbd_store(r, &st) != APR_SUCCESS) {
         return wm_io_soap_fault(r, WM_FAULT_ENROLLMENT_SERVER,
@@ -214,10 +211,9 @@ int wm_ep_xcep(request_rec *r, const wm_srv_conf_t *sc,
     xconf.validity_days = wm_conf_cert_validity(sc);
     xconf.renew_days = wm_conf_renew_period(sc);
     answer = wm_xcep_response(&xconf, env->message_id, r->pool);
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, WMLOGNO(00029)
-                  "enrollment policy sent to %s", user);
-    return wm_io_send(r, HTTP_OK, WM_SOAP_CONTENT_TYPE, answer,
-                      strlen(answer));
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                  WMLOGNO(00029) "enrollment policy sent to %s", user);
+    return wm_io_send(r, HTTP_OK, WM_SOAP_CONTENT_TYPE, answer, strlen(answer));
 }
 
 /* ------------------------------------------------------------ WSTEP */
@@ -249,12 +245,10 @@ static void fill_provdoc(wm_provdoc_t *d, const wm_srv_conf_t *sc, int win81,
 static int send_token(request_rec *r, const wm_provdoc_t *d,
                       const wm_soap_env_t *env)
 {
-    const char *answer = wm_wstep_response(wm_provdoc_build(d, r->pool),
-                                           env->message_id,
-                                           apr_time_sec(apr_time_now()),
-                                           r->pool);
-    return wm_io_send(r, HTTP_OK, WM_SOAP_CONTENT_TYPE, answer,
-                      strlen(answer));
+    const char *answer =
+        wm_wstep_response(wm_provdoc_build(d, r->pool), env->message_id,
+                          apr_time_sec(apr_time_now()), r->pool);
+    return wm_io_send(r, HTTP_OK, WM_SOAP_CONTENT_TYPE, answer, strlen(answer));
 }
 
 /* ROBO renewal (MS-MDE2 3.5): the device proves it holds its current
@@ -271,8 +265,7 @@ static int renew(request_rec *r, const wm_srv_conf_t *sc, wm_store_t *st,
 
     if (wm_csr_parse(&csr, rst->csr_b64, &err, r->pool) != APR_SUCCESS) {
         return wm_io_soap_fault(r, WM_FAULT_CERTIFICATE_REQUEST,
-                                WM_ACTION_WSTEP_RESPONSE, env->message_id,
-                                err);
+                                WM_ACTION_WSTEP_RESPONSE, env->message_id, err);
     }
     if ((pem = wm_auth_client_cert(r))) {
         how = "TLS client certificate";
@@ -293,17 +286,16 @@ static int renew(request_rec *r, const wm_srv_conf_t *sc, wm_store_t *st,
     }
     if (!sha1) {
         return wm_io_soap_fault(r, WM_FAULT_AUTHENTICATION,
-                                WM_ACTION_WSTEP_RESPONSE, env->message_id,
-                                err);
+                                WM_ACTION_WSTEP_RESPONSE, env->message_id, err);
     }
     if (wm_store_device_get(st, cn, &dev, r->pool) != APR_SUCCESS) {
         return wm_io_soap_fault(r, WM_FAULT_ENROLLMENT_SERVER,
                                 WM_ACTION_WSTEP_RESPONSE, env->message_id,
                                 "the enrollment database is unavailable");
     }
-    if (!dev || strcmp(dev->state, "enrolled") || !dev->cert_sha1
-        || strcmp(dev->cert_sha1, sha1)
-        || (rst->device_id && strcmp(rst->device_id, cn))) {
+    if (!dev || strcmp(dev->state, "enrolled") || !dev->cert_sha1 ||
+        strcmp(dev->cert_sha1, sha1) ||
+        (rst->device_id && strcmp(rst->device_id, cn))) {
         return wm_io_soap_fault(r, WM_FAULT_AUTHENTICATION,
                                 WM_ACTION_WSTEP_RESPONSE, env->message_id,
                                 "the certificate is not the current one of "
@@ -312,23 +304,24 @@ static int renew(request_rec *r, const wm_srv_conf_t *sc, wm_store_t *st,
     if (wm_cert_issue(&cert, sc->ca, csr, cn, wm_conf_cert_validity(sc), &err,
                       r->pool)) {
         return wm_io_soap_fault(r, WM_FAULT_CERTIFICATE_REQUEST,
-                                WM_ACTION_WSTEP_RESPONSE, env->message_id,
-                                err);
+                                WM_ACTION_WSTEP_RESPONSE, env->message_id, err);
     }
     updated = *dev;
     updated.cert_serial = cert->serial_hex;
     updated.cert_sha1 = cert->sha1_hex;
     updated.cert_not_after = cert->not_after;
     if (wm_store_device_put(st, &updated, r->pool) != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, WMLOGNO(00030)
-                      "renewal of %s not stored: %s", cn, wm_store_error(st));
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      WMLOGNO(00030) "renewal of %s not stored: %s", cn,
+                      wm_store_error(st));
         return wm_io_soap_fault(r, WM_FAULT_ENROLLMENT_SERVER,
                                 WM_ACTION_WSTEP_RESPONSE, env->message_id,
                                 "the renewal could not be stored");
     }
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, WMLOGNO(00031)
-                  "certificate of %s renewed (proven by %s), serial %s", cn,
-                  how, cert->serial_hex);
+    ap_log_rerror(
+        APLOG_MARK, APLOG_INFO, 0, r,
+        WMLOGNO(00031) "certificate of %s renewed (proven by %s), serial %s",
+        cn, how, cert->serial_hex);
     fill_provdoc(&d, sc, win81, cert,
                  dev->enroll_type && !strcasecmp(dev->enroll_type, "Device"),
                  cn, r->pool);
@@ -352,14 +345,13 @@ int wm_ep_wstep(request_rec *r, const wm_srv_conf_t *sc,
     refusal_t no;
     apr_status_t rv;
 
-    if (!(env = read_envelope(r, sc, WM_ACTION_WSTEP,
-                              WM_ACTION_WSTEP_RESPONSE, &status))) {
+    if (!(env = read_envelope(r, sc, WM_ACTION_WSTEP, WM_ACTION_WSTEP_RESPONSE,
+                              &status))) {
         return status;
     }
     if (wm_wstep_parse(env, &rst, &err, r->pool) != APR_SUCCESS) {
         return wm_io_soap_fault(r, WM_FAULT_MESSAGE_FORMAT,
-                                WM_ACTION_WSTEP_RESPONSE, env->message_id,
-                                err);
+                                WM_ACTION_WSTEP_RESPONSE, env->message_id, err);
     }
     if (wm_dbd_store(r, &st) != APR_SUCCESS) {
         return wm_io_soap_fault(r, WM_FAULT_ENROLLMENT_SERVER,
@@ -375,14 +367,12 @@ int wm_ep_wstep(request_rec *r, const wm_srv_conf_t *sc,
     }
     if (wm_csr_parse(&csr, rst->csr_b64, &err, r->pool) != APR_SUCCESS) {
         return wm_io_soap_fault(r, WM_FAULT_CERTIFICATE_REQUEST,
-                                WM_ACTION_WSTEP_RESPONSE, env->message_id,
-                                err);
+                                WM_ACTION_WSTEP_RESPONSE, env->message_id, err);
     }
     if (wm_cert_issue(&cert, sc->ca, csr, rst->device_id,
                       wm_conf_cert_validity(sc), &err, r->pool)) {
         return wm_io_soap_fault(r, WM_FAULT_CERTIFICATE_REQUEST,
-                                WM_ACTION_WSTEP_RESPONSE, env->message_id,
-                                err);
+                                WM_ACTION_WSTEP_RESPONSE, env->message_id, err);
     }
 
     fill_provdoc(&d, sc, win81, cert, wm_wstep_device_context(rst),
@@ -418,6 +408,7 @@ int wm_ep_wstep(request_rec *r, const wm_srv_conf_t *sc,
         apr_pstrcat(r->pool, rst->device_id, ":", secret, NULL), r->pool);
     dev.state = "enrolled";
     dev.enrolled_at = now;
+    dev.poll_interval = wm_conf_poll_interval(sc);
 
     rv = wm_store_enroll(st, &dev, d.device_nonce,
                          now + (apr_int64_t)wm_conf_cert_validity(sc) * 86400,
@@ -428,17 +419,18 @@ int wm_ep_wstep(request_rec *r, const wm_srv_conf_t *sc,
                                 "this device is enrolled by another user");
     }
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, WMLOGNO(00032)
-                      "enrollment of %s not stored: %s", rst->device_id,
-                      wm_store_error(st));
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      WMLOGNO(00032) "enrollment of %s not stored: %s",
+                      rst->device_id, wm_store_error(st));
         return wm_io_soap_fault(r, WM_FAULT_ENROLLMENT_SERVER,
                                 WM_ACTION_WSTEP_RESPONSE, env->message_id,
                                 "the enrollment could not be stored");
     }
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, WMLOGNO(00033)
-                  "device %s enrolled by %s (%s, %s), certificate serial %s",
-                  rst->device_id, user, win81 ? "Windows 8.1" : "Windows 10/11",
-                  d.device_context ? "device context" : "user context",
-                  cert->serial_hex);
+    ap_log_rerror(
+        APLOG_MARK, APLOG_INFO, 0, r,
+        WMLOGNO(
+            00033) "device %s enrolled by %s (%s, %s), certificate serial %s",
+        rst->device_id, user, win81 ? "Windows 8.1" : "Windows 10/11",
+        d.device_context ? "device context" : "user context", cert->serial_hex);
     return send_token(r, &d, env);
 }

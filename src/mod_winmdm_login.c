@@ -77,8 +77,8 @@ static void parse_pairs(char *s, login_form_t *f)
 static int appru_ok(const char *appru)
 {
     const char *c;
-    if (!appru || strncasecmp(appru, "ms-app://", 9) || !appru[9]
-        || strlen(appru) > 512) {
+    if (!appru || strncasecmp(appru, "ms-app://", 9) || !appru[9] ||
+        strlen(appru) > 512) {
         return 0;
     }
     for (c = appru; *c; c++) {
@@ -127,20 +127,23 @@ static int show_form(request_rec *r, const char *appru, const char *user,
         "<h1>Sign in to enroll this device</h1>",
         error ? "<p role=\"alert\" id=\"err\">" : "",
         error ? ap_escape_html2(r->pool, error, 1) : "", error ? "</p>" : "",
-        "<form method=\"post\" action=\"",
-        ap_escape_html2(r->pool, r->uri, 1), "\">"
+        "<form method=\"post\" action=\"", ap_escape_html2(r->pool, r->uri, 1),
+        "\">"
         "<input type=\"hidden\" name=\"appru\" value=\"",
-        ap_escape_html2(r->pool, appru, 1), "\">"
+        ap_escape_html2(r->pool, appru, 1),
+        "\">"
         "<label for=\"username\">Work account</label>"
         "<input type=\"text\" inputmode=\"email\" id=\"username\" "
         "name=\"username\" "
         "autocomplete=\"username\" required value=\"",
         ap_escape_html2(r->pool, user ? user : "", 1), "\"",
-        error ? " aria-describedby=\"err\"" : "", ">"
+        error ? " aria-describedby=\"err\"" : "",
+        ">"
         "<label for=\"password\">Password</label>"
         "<input type=\"password\" id=\"password\" name=\"password\" "
         "autocomplete=\"current-password\" required",
-        user && *user ? " autofocus" : "", ">"
+        user && *user ? " autofocus" : "",
+        ">"
         "<button type=\"submit\">Sign in</button></form></main></body>"
         "</html>",
         NULL);
@@ -149,8 +152,9 @@ static int show_form(request_rec *r, const char *appru, const char *user,
 
 static int refuse_appru(request_rec *r)
 {
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, WMLOGNO(00025)
-                  "sign-in page refused: appru is not an ms-app:// URI");
+    ap_log_rerror(
+        APLOG_MARK, APLOG_INFO, 0, r,
+        WMLOGNO(00025) "sign-in page refused: appru is not an ms-app:// URI");
     return send_page(
         r, HTTP_BAD_REQUEST,
         apr_pstrcat(r->pool, apr_psprintf(r->pool, page_head, "Bad request"),
@@ -165,8 +169,7 @@ static int post_token(request_rec *r, const char *appru, const char *token)
 {
     const char *html = apr_pstrcat(
         r->pool, apr_psprintf(r->pool, page_head, "Working..."),
-        "<form method=\"post\" action=\"",
-        ap_escape_html2(r->pool, appru, 1),
+        "<form method=\"post\" action=\"", ap_escape_html2(r->pool, appru, 1),
         "\"><input type=\"hidden\" name=\"wresult\" value=\"", token,
         "\"><p>Signed in. Enrolling the device...</p>"
         "<noscript><button type=\"submit\">Continue</button></noscript>"
@@ -210,9 +213,10 @@ int wm_ep_login(request_rec *r, const wm_srv_conf_t *sc,
                          "Enter your work account and password.");
     }
     if (!wm_auth_domain_ok(sc, f.username)) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, WMLOGNO(00026)
-                      "sign-in refused: %s is not in an enrolled domain",
-                      f.username);
+        ap_log_rerror(
+            APLOG_MARK, APLOG_INFO, 0, r,
+            WMLOGNO(00026) "sign-in refused: %s is not in an enrolled domain",
+            f.username);
         return show_form(r, f.appru, f.username,
                          "This account cannot enroll devices here.");
     }
@@ -238,18 +242,17 @@ int wm_ep_login(request_rec *r, const wm_srv_conf_t *sc,
     }
 
     now = apr_time_sec(apr_time_now());
-    if (!(token = wm_secret_token(r->pool))
-        || wm_store_token_put(st, wm_secret_sha256_hex(token, r->pool),
-                              f.username, now + wm_conf_token_lifetime(sc),
-                              r->pool)
-               != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, WMLOGNO(00027)
-                      "cannot store a sign-in token: %s",
+    if (!(token = wm_secret_token(r->pool)) ||
+        wm_store_token_put(st, wm_secret_sha256_hex(token, r->pool), f.username,
+                           now + wm_conf_token_lifetime(sc),
+                           r->pool) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      WMLOGNO(00027) "cannot store a sign-in token: %s",
                       wm_store_error(st));
         return show_form(r, f.appru, f.username,
                          "The service is unavailable. Try again later.");
     }
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, WMLOGNO(00028)
-                  "sign-in token issued to %s", f.username);
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  WMLOGNO(00028) "sign-in token issued to %s", f.username);
     return post_token(r, f.appru, token);
 }

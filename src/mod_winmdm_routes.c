@@ -48,18 +48,17 @@ static const wm_route_t routes[] = {
     {WM_PATH_WSTEP81, 0, POST, WM_EP_WSTEP81, wm_ep_wstep},
     {"/deviceenrolment/wstep", API_BOTH, POST, WM_EP_WSTEP81, wm_ep_wstep},
     {WM_PATH_WSTEP10, 0, POST, WM_EP_WSTEP10, wm_ep_wstep},
-    {"/deviceenrolment/enrollment", API_BOTH, POST, WM_EP_WSTEP10,
-     wm_ep_wstep},
+    {"/deviceenrolment/enrollment", API_BOTH, POST, WM_EP_WSTEP10, wm_ep_wstep},
     /* OMA-DM management sessions: Windows 8.1, then Windows 10/11 */
-    {WM_PATH_SYNCML81, 0, POST, WM_EP_SYNCML81, wm_ep_not_built},
+    {WM_PATH_SYNCML81, 0, POST, WM_EP_SYNCML81, wm_ep_syncml},
     {"/syncml/devicemanagement/request", API_BOTH, POST, WM_EP_SYNCML81,
-     wm_ep_not_built},
-    {WM_PATH_SYNCML10, 0, POST, WM_EP_SYNCML10, wm_ep_not_built},
+     wm_ep_syncml},
+    {WM_PATH_SYNCML10, 0, POST, WM_EP_SYNCML10, wm_ep_syncml},
     {"/management/devicemgt/pending-operations", API_BOTH, POST, WM_EP_SYNCML10,
-     wm_ep_not_built},
+     wm_ep_syncml},
     /* administrators' JSON API (DESIGN.md section 6) */
     {"/admin", WM_RT_API | WM_RT_PREFIX, GET | POST | PUT | DELETE, WM_EP_ADMIN,
-     wm_ep_not_built},
+     wm_ep_admin},
 };
 
 /* Case-insensitive: does path equal (or, for a prefix route, start with a

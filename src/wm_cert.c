@@ -364,14 +364,14 @@ apr_status_t wm_cert_check_issued(const wm_ca_t *ca, X509 *cert,
     int idx, n;
 
     *psha1 = *pcn = NULL;
-    if (X509_check_issued(ca->cert, cert) != X509_V_OK
-        || X509_verify(cert, X509_get0_pubkey(ca->cert)) != 1) {
+    if (X509_check_issued(ca->cert, cert) != X509_V_OK ||
+        X509_verify(cert, X509_get0_pubkey(ca->cert)) != 1) {
         ERR_clear_error();
         *perr = "the certificate was not issued by the device CA";
         return APR_EINVAL;
     }
-    if (X509_cmp_current_time(X509_get0_notAfter(cert)) <= 0
-        || X509_cmp_current_time(X509_get0_notBefore(cert)) >= 0) {
+    if (X509_cmp_current_time(X509_get0_notAfter(cert)) <= 0 ||
+        X509_cmp_current_time(X509_get0_notBefore(cert)) >= 0) {
         *perr = "the certificate is not valid now";
         return APR_EINVAL;
     }

@@ -45,14 +45,14 @@ const char *wm_provdoc_search_criteria(const char *device_id,
 {
     /* "Subject=<URI-escaped DN>&Stores=<URI-escaped store>" (MS-MDE2
      * 2.2.9.5); the DN is the one wm_cert_issue writes. */
-    return apr_pstrcat(p, "Subject=",
-                       uri_escape(apr_pstrcat(p, "CN=", device_id, NULL), p),
-                       "&Stores=", device_context ? "MY%5CSystem" : "My%5CUser",
-                       NULL);
+    return apr_pstrcat(
+        p, "Subject=", uri_escape(apr_pstrcat(p, "CN=", device_id, NULL), p),
+        "&Stores=", device_context ? "MY%5CSystem" : "My%5CUser", NULL);
 }
 
 #define PARM(n, v) "<parm name=\"" n "\" value=\"", wm_xml_escape(v, p), "\"/>"
-#define PARM_T(n, v, t)                                                         "<parm name=\"" n "\" value=\"", v, "\" datatype=\"" t "\"/>"
+#define PARM_T(n, v, t)                                                        \
+    "<parm name=\"" n "\" value=\"", v, "\" datatype=\"" t "\"/>"
 
 /* The device's certificate, bound to the key it made (PrivateKeyContainer)
  * and its renewal (ROBO) settings. */
@@ -100,8 +100,7 @@ const char *wm_provdoc_build(const wm_provdoc_t *d, apr_pool_t *p)
     }
     return apr_pstrcat(
         p, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>",
-        "<wap-provisioningdoc version=\"1.1\">", anchor,
-        my_store(d, p),
+        "<wap-provisioningdoc version=\"1.1\">", anchor, my_store(d, p),
         /* the OMA-DM account (MS-MDE2 2.2.9.5) */
         "<characteristic type=\"APPLICATION\">", PARM("APPID", "w7"),
         PARM("PROVIDER-ID", d->provider_id), PARM("NAME", d->provider_id),
@@ -115,8 +114,7 @@ const char *wm_provdoc_build(const wm_provdoc_t *d, apr_pool_t *p)
         "<characteristic type=\"APPAUTH\">", PARM("AAUTHLEVEL", "CLIENT"),
         PARM("AAUTHTYPE", "DIGEST"), PARM("AAUTHNAME", d->provider_id),
         PARM("AAUTHSECRET", d->server_secret),
-        PARM("AAUTHDATA", d->server_nonce),
-        "</characteristic>",
+        PARM("AAUTHDATA", d->server_nonce), "</characteristic>",
         /* APPSRV: how the device proves itself to the server */
         "<characteristic type=\"APPAUTH\">", PARM("AAUTHLEVEL", "APPSRV"),
         PARM("AAUTHTYPE", "DIGEST"), PARM("AAUTHNAME", d->device_id),

@@ -13,6 +13,7 @@
  * Times are integers (seconds since 1970). apr_dbd writes placeholders as
  * %s and maps them to each driver's own. */
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,7 @@
 
 #include "wm_log.h"
 #include "wm_store.h"
+#include "wm_store_private.h"
 
 /* A key in the prepared hash saying this connection is set up. */
 #define READY_LABEL "wm_store_ready"
@@ -86,30 +88,57 @@ static const char *const migration_1[] = {
 
 /* 2: failed password checks per user and per address, to slow guessing
  * down across every httpd child and node. */
-static const char *const migration_2[] = {
-    "CREATE TABLE auth_failures ("
-    " subject VARCHAR(300) PRIMARY KEY,"
-    " failures INTEGER NOT NULL,"
-    " last_failure BIGINT NOT NULL)",
+static const char *const migration_2[] = {"CREATE TABLE auth_failures ("
+                                          " subject VARCHAR(300) PRIMARY KEY,"
+                                          " failures INTEGER NOT NULL,"
+                                          " last_failure BIGINT NOT NULL)",
+                                          NULL};
+
+/* 3: OMA-DM sessions: which commands of an operation await a status and
+ * in which session it was sent, what each device was told about polling,
+ * the session a digest nonce belongs to, and results arriving in several
+ * messages. */
+static const char *const migration_3[] = {
+    "ALTER TABLE operations ADD COLUMN cmds_pending TEXT",
+    "ALTER TABLE operations ADD COLUMN sent_session VARCHAR(64)",
+    "ALTER TABLE operations ADD COLUMN cmd_count INTEGER NOT NULL DEFAULT 1",
+    "ALTER TABLE devices ADD COLUMN poll_interval INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE nonces ADD COLUMN session_id VARCHAR(64)",
+    "CREATE INDEX nonces_device ON nonces (device_id)",
+    "CREATE TABLE partials ("
+    " device_id VARCHAR(255) NOT NULL,"
+    " cmd_ref VARCHAR(64) NOT NULL,"
+    " seq INTEGER NOT NULL,"
+    " uri TEXT,"
+    " data TEXT,"
+    " created BIGINT NOT NULL,"
+    " PRIMARY KEY (device_id, cmd_ref, seq))",
     NULL};
 
 static const char *const *const migrations[] = {
     migration_1,
     migration_2,
+    migration_3,
 };
 
 /* One migration per schema version, no more, no fewer. */
-typedef char migrations_match_version
-    [sizeof(migrations) / sizeof(migrations[0]) == WM_STORE_SCHEMA_VERSION
-         ? 1
-         : -1];
+typedef char
+    migrations_match_version[sizeof(migrations) / sizeof(migrations[0]) ==
+                                     WM_STORE_SCHEMA_VERSION
+                                 ? 1
+                                 : -1];
 
 /* ------------------------------------------------------------ statements */
 
 #define DEVICE_COLS                                                            \
     "device_id, hw_dev_id, user_name, enroll_type, device_type, "              \
     "os_edition, os_version, device_name, cert_serial, cert_sha1, "            \
-    "cert_not_after, digest_ha1, state, enrolled_at, last_seen"
+    "cert_not_after, digest_ha1, state, enrolled_at, last_seen, "              \
+    "poll_interval"
+
+#define OP_COLS                                                                \
+    "id, device_id, type, body, state, status, cmd_count, cmds_pending, "      \
+    "created, sent, completed, sent_session"
 
 static const struct {
     const char *label;
@@ -119,13 +148,27 @@ static const struct {
      "SELECT " DEVICE_COLS " FROM devices WHERE device_id = %s"},
     {"wm_device_insert",
      "INSERT INTO devices (" DEVICE_COLS ") VALUES "
-     "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"},
+     "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"},
     {"wm_device_update",
      "UPDATE devices SET hw_dev_id = %s, user_name = %s, enroll_type = %s, "
      "device_type = %s, os_edition = %s, os_version = %s, device_name = %s, "
      "cert_serial = %s, cert_sha1 = %s, cert_not_after = %s, "
-     "digest_ha1 = %s, state = %s, enrolled_at = %s, last_seen = %s "
-     "WHERE device_id = %s"},
+     "digest_ha1 = %s, state = %s, enrolled_at = %s, last_seen = %s, "
+     "poll_interval = %s WHERE device_id = %s"},
+    {"wm_device_list",
+     "SELECT " DEVICE_COLS " FROM devices WHERE device_id > %s "
+     "ORDER BY device_id LIMIT %s"},
+    {"wm_device_seen",
+     "UPDATE devices SET last_seen = %s WHERE device_id = %s"},
+    {"wm_device_state", "UPDATE devices SET state = %s WHERE device_id = %s"},
+    {"wm_device_poll",
+     "UPDATE devices SET poll_interval = %s WHERE device_id = %s"},
+    {"wm_inventory_put",
+     "INSERT INTO inventory (device_id, uri, value, updated) "
+     "VALUES (%s, %s, %s, %s) ON CONFLICT (device_id, uri) DO UPDATE SET "
+     "value = excluded.value, updated = excluded.updated"},
+    {"wm_inventory_list",
+     "SELECT uri, value FROM inventory WHERE device_id = %s ORDER BY uri"},
     {"wm_token_put",
      "INSERT INTO tokens (token_hash, user_name, expires) VALUES (%s, %s, %s)"},
     {"wm_token_get",
@@ -134,7 +177,56 @@ static const struct {
     {"wm_token_purge", "DELETE FROM tokens WHERE expires <= %s"},
     {"wm_nonce_put",
      "INSERT INTO nonces (nonce, device_id, expires) VALUES (%s, %s, %s)"},
+    {"wm_nonce_list",
+     "SELECT nonce, session_id FROM nonces WHERE device_id = %s AND "
+     "expires > %s"},
+    /* Binds an unused nonce to the session that used it first. */
+    {"wm_nonce_bind",
+     "UPDATE nonces SET session_id = %s WHERE nonce = %s AND device_id = %s "
+     "AND session_id IS NULL"},
     {"wm_nonce_purge", "DELETE FROM nonces WHERE expires <= %s"},
+    /* operations: the queue, claimed in one statement */
+    {"wm_op_add",
+     "INSERT INTO operations (device_id, type, body, state, created, "
+     "cmd_count) VALUES (%s, %s, %s, 'pending', %s, %s) RETURNING id"},
+    /* Pending operations, and those sent in another session at least
+     * WM_STORE_RESEND_AFTER seconds ago and never answered, in creation
+     * order; the outer condition repeats the inner one so that a row
+     * another session claimed meanwhile is not taken twice. */
+    {"wm_op_claim",
+     "UPDATE operations SET state = 'sent', sent = %s, sent_session = %s, "
+     "cmds_pending = NULL WHERE id IN (SELECT id FROM operations WHERE "
+     "device_id = %s AND (state = 'pending' OR (state = 'sent' AND "
+     "sent_session <> %s AND sent < %s)) ORDER BY id LIMIT %s) AND "
+     "(state = 'pending' OR (state = 'sent' AND sent_session <> %s AND "
+     "sent < %s)) RETURNING id"},
+    {"wm_op_unclaim", "UPDATE operations SET state = 'pending', sent = NULL, "
+                      "sent_session = NULL WHERE id = %s AND state = 'sent'"},
+    {"wm_op_get", "SELECT " OP_COLS " FROM operations WHERE id = %s"},
+    {"wm_op_list",
+     "SELECT " OP_COLS " FROM operations WHERE device_id = %s AND id < %s "
+     "ORDER BY id DESC LIMIT %s"},
+    {"wm_op_update",
+     "UPDATE operations SET state = %s, status = %s, cmds_pending = %s, "
+     "completed = %s WHERE id = %s"},
+    {"wm_op_find_uri",
+     "SELECT id FROM operations WHERE device_id = %s AND state IN ('sent', "
+     "'done') AND body LIKE %s ESCAPE '!' ORDER BY id DESC LIMIT 1"},
+    {"wm_result_add",
+     "INSERT INTO results (op_id, seq, uri, data) VALUES (%s, (SELECT "
+     "COALESCE(MAX(seq), 0) + 1 FROM results WHERE op_id = %s), %s, %s)"},
+    {"wm_result_list",
+     "SELECT uri, data FROM results WHERE op_id = %s ORDER BY seq"},
+    {"wm_partial_add",
+     "INSERT INTO partials (device_id, cmd_ref, seq, uri, data, created) "
+     "VALUES (%s, %s, (SELECT COALESCE(MAX(seq), 0) + 1 FROM partials WHERE "
+     "device_id = %s AND cmd_ref = %s), %s, %s, %s)"},
+    {"wm_partial_list",
+     "SELECT uri, data FROM partials WHERE device_id = %s AND cmd_ref = %s "
+     "ORDER BY seq"},
+    {"wm_partial_delete",
+     "DELETE FROM partials WHERE device_id = %s AND cmd_ref = %s"},
+    {"wm_partial_purge", "DELETE FROM partials WHERE created < %s"},
     {"wm_failure_get",
      "SELECT failures, last_failure FROM auth_failures WHERE subject = %s"},
     /* A failure older than the window starts the count again. */
@@ -152,8 +244,8 @@ static const struct {
 
 /* Keeps the database's message for wm_store_error; the caller decides
  * whether the failure is worth an error line (a retried race is not). */
-static apr_status_t db_error(wm_store_t *st, int rc, const char *what,
-                             apr_pool_t *p)
+apr_status_t wm_store_db_error(wm_store_t *st, int rc, const char *what,
+                               apr_pool_t *p)
 {
     const char *msg = apr_dbd_error(st->driver, st->handle, rc);
     st->err =
@@ -169,8 +261,8 @@ const char *wm_store_error(const wm_store_t *st)
 
 /* Runs a statement that may return rows, draining them all; the first
  * column of the first row goes to *pfirst when it is not NULL. */
-static apr_status_t select_drain(wm_store_t *st, const char *sql,
-                                 const char **pfirst, apr_pool_t *p)
+apr_status_t wm_store_select(wm_store_t *st, const char *sql,
+                             const char **pfirst, apr_pool_t *p)
 {
     apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *row = NULL;
@@ -180,7 +272,7 @@ static apr_status_t select_drain(wm_store_t *st, const char *sql,
         *pfirst = NULL;
     }
     if ((rc = apr_dbd_select(st->driver, p, st->handle, &res, sql, 0))) {
-        return db_error(st, rc, sql, p);
+        return wm_store_db_error(st, rc, sql, p);
     }
     while (apr_dbd_get_row(st->driver, p, res, &row, -1) == 0) {
         if (pfirst && !*pfirst) {
@@ -191,32 +283,53 @@ static apr_status_t select_drain(wm_store_t *st, const char *sql,
     return APR_SUCCESS;
 }
 
-static apr_status_t exec(wm_store_t *st, const char *sql, apr_pool_t *p)
+apr_status_t wm_store_exec(wm_store_t *st, const char *sql, apr_pool_t *p)
 {
     int nrows = 0, rc;
     if ((rc = apr_dbd_query(st->driver, st->handle, &nrows, sql))) {
-        return db_error(st, rc, sql, p);
+        return wm_store_db_error(st, rc, sql, p);
     }
     return APR_SUCCESS;
 }
 
-static apr_dbd_prepared_t *stmt(wm_store_t *st, const char *label)
+apr_dbd_prepared_t *wm_store_stmt(wm_store_t *st, const char *label)
 {
     return apr_hash_get(st->prepared, label, APR_HASH_KEY_STRING);
 }
 
-static const char *i64(apr_int64_t v, apr_pool_t *p)
+const char *wm_store_i64(apr_int64_t v, apr_pool_t *p)
 {
     return apr_psprintf(p, "%" APR_INT64_T_FMT, v);
 }
 
-static apr_int64_t to_i64(const char *s)
+apr_int64_t wm_store_to_i64(const char *s)
 {
     return s ? apr_atoi64(s) : 0;
 }
 
-static const char *entry(wm_store_t *st, apr_dbd_row_t *row, int col,
-                         apr_pool_t *p)
+apr_status_t wm_store_run(wm_store_t *st, const char *label, int *pnrows,
+                          apr_pool_t *p, int nargs, ...)
+{
+    const char **args = apr_palloc(p, sizeof(const char *) * (nargs + 1));
+    int nrows = 0, rc, i;
+    va_list ap;
+
+    /* apr_dbd_pquery takes the arguments as an array; a NULL is SQL NULL. */
+    va_start(ap, nargs);
+    for (i = 0; i < nargs; i++) {
+        args[i] = va_arg(ap, const char *);
+    }
+    va_end(ap);
+    rc = apr_dbd_pquery(st->driver, p, st->handle, &nrows,
+                        wm_store_stmt(st, label), nargs, args);
+    if (pnrows) {
+        *pnrows = nrows;
+    }
+    return rc ? wm_store_db_error(st, rc, label, p) : APR_SUCCESS;
+}
+
+const char *wm_store_entry(wm_store_t *st, apr_dbd_row_t *row, int col,
+                           apr_pool_t *p)
 {
     const char *v = apr_dbd_get_entry(st->driver, row, col);
     return v ? apr_pstrdup(p, v) : NULL;
@@ -244,7 +357,8 @@ apr_status_t wm_store_schema_version(wm_store_t *st, int *pversion,
     apr_status_t rv;
 
     *pversion = 0;
-    if ((rv = select_drain(st, "SELECT MAX(version) FROM wm_schema", &v, p))) {
+    if ((rv = wm_store_select(st, "SELECT MAX(version) FROM wm_schema", &v,
+                              p))) {
         return rv;
     }
     *pversion = (v && *v) ? atoi(v) : 0;
@@ -260,21 +374,21 @@ static apr_status_t migrate(wm_store_t *st, apr_pool_t *p)
     apr_status_t rv;
     const char *const *ddl;
 
-    if ((rv = exec(st, st->pgsql ? "BEGIN" : "BEGIN IMMEDIATE", p))) {
+    if ((rv = wm_store_begin(st, p))) {
         return rv;
     }
     if (st->pgsql) {
         /* Serialises concurrent migrations across nodes; the key is an
          * arbitrary constant of this module. */
-        if ((rv = select_drain(st, "SELECT pg_advisory_xact_lock(7061964)",
-                               NULL, p))) {
+        if ((rv = wm_store_select(st, "SELECT pg_advisory_xact_lock(7061964)",
+                                  NULL, p))) {
             goto leave;
         }
     }
-    if ((rv = exec(st,
-                   "CREATE TABLE IF NOT EXISTS wm_schema "
-                   "(version INTEGER NOT NULL)",
-                   p)) ||
+    if ((rv = wm_store_exec(st,
+                            "CREATE TABLE IF NOT EXISTS wm_schema "
+                            "(version INTEGER NOT NULL)",
+                            p)) ||
         (rv = wm_store_schema_version(st, &version, p))) {
         goto leave;
     }
@@ -289,16 +403,16 @@ static apr_status_t migrate(wm_store_t *st, apr_pool_t *p)
     for (v = version + 1; v <= WM_STORE_SCHEMA_VERSION; v++) {
         ddl = migrations[v - 1];
         for (i = 0; ddl[i]; i++) {
-            if ((rv = exec(st, ddl_for(st, ddl[i], p), p))) {
+            if ((rv = wm_store_exec(st, ddl_for(st, ddl[i], p), p))) {
                 goto leave;
             }
         }
-        if ((rv = exec(st,
-                       apr_psprintf(p,
-                                    "INSERT INTO wm_schema (version) "
-                                    "VALUES (%d)",
-                                    v),
-                       p))) {
+        if ((rv = wm_store_exec(st,
+                                apr_psprintf(p,
+                                             "INSERT INTO wm_schema (version) "
+                                             "VALUES (%d)",
+                                             v),
+                                p))) {
             goto leave;
         }
         wm_log(WM_LOG_NOTICE, 0, p,
@@ -306,37 +420,46 @@ static apr_status_t migrate(wm_store_t *st, apr_pool_t *p)
     }
 leave:
     if (rv) {
-        exec(st, "ROLLBACK", p);
+        wm_store_rollback(st, p);
         return rv;
     }
-    return exec(st, "COMMIT", p);
+    return wm_store_commit(st, p);
 }
 
 /* WAL is a property of the database file: set once, it stays. Switching
  * needs the database to itself, so when several children open a fresh
  * database at once only one switch succeeds; the others find WAL set. */
-static apr_status_t use_wal(wm_store_t *st, apr_pool_t *p)
+static int is_wal(wm_store_t *st, apr_pool_t *p)
 {
     const char *mode;
-    int rc;
-    apr_dbd_results_t *res = NULL;
-    apr_dbd_row_t *row = NULL;
+    return wm_store_select(st, "PRAGMA journal_mode", &mode, p) ==
+               APR_SUCCESS &&
+           mode && !strcasecmp(mode, "wal");
+}
 
-    if (select_drain(st, "PRAGMA journal_mode", &mode, p) == APR_SUCCESS &&
-        mode && !strcasecmp(mode, "wal")) {
-        return APR_SUCCESS;
-    }
-    rc = apr_dbd_select(st->driver, p, st->handle, &res,
-                        "PRAGMA journal_mode = WAL", 0);
-    if (rc == 0) {
-        while (apr_dbd_get_row(st->driver, p, res, &row, -1) == 0) {
+/* WAL is a property of the database file: set once, it stays. Switching
+ * needs the file to itself, so while other children have a fresh database
+ * open the switch quietly keeps the old mode; it is tried again a few
+ * times, and failing that the connection works on in the old mode (the
+ * next connection switches). */
+static apr_status_t use_wal(wm_store_t *st, apr_pool_t *p)
+{
+    int attempt;
+
+    for (attempt = 0; attempt < 20; attempt++) {
+        if (is_wal(st, p)) {
+            return APR_SUCCESS;
         }
+        wm_store_select(st, "PRAGMA journal_mode = WAL", NULL, p);
+        if (is_wal(st, p)) {
+            return APR_SUCCESS;
+        }
+        apr_sleep(apr_time_from_msec(50));
     }
-    if (select_drain(st, "PRAGMA journal_mode", &mode, p) == APR_SUCCESS &&
-        mode && !strcasecmp(mode, "wal")) {
-        return APR_SUCCESS;
-    }
-    return db_error(st, rc ? rc : -1, "PRAGMA journal_mode = WAL", p);
+    wm_log(WM_LOG_NOTICE, 0, p,
+           WM_LOGNO(00040) "store: the database is not in WAL mode yet; "
+                           "another connection will switch it");
+    return APR_SUCCESS;
 }
 
 static apr_status_t setup_connection(wm_store_t *st, apr_pool_t *conn_pool,
@@ -351,8 +474,9 @@ static apr_status_t setup_connection(wm_store_t *st, apr_pool_t *conn_pool,
          * With WAL (use_wal) NORMAL syncs at checkpoints only, which WAL
          * keeps crash-safe. PRAGMAs that return rows cannot go in
          * DBDInitSQL, so they are run here. */
-        if ((rv = select_drain(st, "PRAGMA busy_timeout = 10000", NULL, p)) ||
-            (rv = exec(st, "PRAGMA synchronous = NORMAL", p))) {
+        if ((rv =
+                 wm_store_select(st, "PRAGMA busy_timeout = 10000", NULL, p)) ||
+            (rv = wm_store_exec(st, "PRAGMA synchronous = NORMAL", p))) {
             return rv;
         }
     }
@@ -376,7 +500,7 @@ static apr_status_t setup_connection(wm_store_t *st, apr_pool_t *conn_pool,
         rc = apr_dbd_prepare(st->driver, conn_pool, st->handle,
                              statements[i].sql, statements[i].label, &ps);
         if (rc) {
-            return db_error(st, rc, statements[i].label, p);
+            return wm_store_db_error(st, rc, statements[i].label, p);
         }
         apr_hash_set(st->prepared, statements[i].label, APR_HASH_KEY_STRING,
                      ps);
@@ -419,43 +543,68 @@ apr_status_t wm_store_attach(wm_store_t **pst, const apr_dbd_driver_t *driver,
 
 /* ----------------------------------------------------------- devices */
 
+static wm_device_t *device_of(wm_store_t *st, apr_dbd_row_t *row, apr_pool_t *p)
+{
+    wm_device_t *dev = apr_pcalloc(p, sizeof(*dev));
+    dev->device_id = wm_store_entry(st, row, 0, p);
+    dev->hw_dev_id = wm_store_entry(st, row, 1, p);
+    dev->user = wm_store_entry(st, row, 2, p);
+    dev->enroll_type = wm_store_entry(st, row, 3, p);
+    dev->device_type = wm_store_entry(st, row, 4, p);
+    dev->os_edition = wm_store_entry(st, row, 5, p);
+    dev->os_version = wm_store_entry(st, row, 6, p);
+    dev->device_name = wm_store_entry(st, row, 7, p);
+    dev->cert_serial = wm_store_entry(st, row, 8, p);
+    dev->cert_sha1 = wm_store_entry(st, row, 9, p);
+    dev->cert_not_after = wm_store_to_i64(wm_store_entry(st, row, 10, p));
+    dev->digest_ha1 = wm_store_entry(st, row, 11, p);
+    dev->state = wm_store_entry(st, row, 12, p);
+    dev->enrolled_at = wm_store_to_i64(wm_store_entry(st, row, 13, p));
+    dev->last_seen = wm_store_to_i64(wm_store_entry(st, row, 14, p));
+    dev->poll_interval = (int)wm_store_to_i64(wm_store_entry(st, row, 15, p));
+    return dev;
+}
+
 apr_status_t wm_store_device_get(wm_store_t *st, const char *device_id,
                                  wm_device_t **pdev, apr_pool_t *p)
 {
     apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *row = NULL;
-    wm_device_t *dev = NULL;
     int rc;
 
     *pdev = NULL;
     rc = apr_dbd_pvselect(st->driver, p, st->handle, &res,
-                          stmt(st, "wm_device_get"), 0, device_id);
+                          wm_store_stmt(st, "wm_device_get"), 0, device_id);
     if (rc) {
-        return db_error(st, rc, "wm_device_get", p);
+        return wm_store_db_error(st, rc, "wm_device_get", p);
     }
     /* Drain every row (DESIGN: never break out of apr_dbd_get_row). */
     while (apr_dbd_get_row(st->driver, p, res, &row, -1) == 0) {
-        if (dev) {
-            continue;
+        if (!*pdev) {
+            *pdev = device_of(st, row, p);
         }
-        dev = apr_pcalloc(p, sizeof(*dev));
-        dev->device_id = entry(st, row, 0, p);
-        dev->hw_dev_id = entry(st, row, 1, p);
-        dev->user = entry(st, row, 2, p);
-        dev->enroll_type = entry(st, row, 3, p);
-        dev->device_type = entry(st, row, 4, p);
-        dev->os_edition = entry(st, row, 5, p);
-        dev->os_version = entry(st, row, 6, p);
-        dev->device_name = entry(st, row, 7, p);
-        dev->cert_serial = entry(st, row, 8, p);
-        dev->cert_sha1 = entry(st, row, 9, p);
-        dev->cert_not_after = to_i64(entry(st, row, 10, p));
-        dev->digest_ha1 = entry(st, row, 11, p);
-        dev->state = entry(st, row, 12, p);
-        dev->enrolled_at = to_i64(entry(st, row, 13, p));
-        dev->last_seen = to_i64(entry(st, row, 14, p));
     }
-    *pdev = dev;
+    return APR_SUCCESS;
+}
+
+apr_status_t wm_store_device_list(wm_store_t *st, const char *after, int limit,
+                                  apr_array_header_t **pdevs, apr_pool_t *p)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    apr_array_header_t *devs = apr_array_make(p, limit, sizeof(wm_device_t *));
+    int rc;
+
+    *pdevs = devs;
+    rc = apr_dbd_pvselect(st->driver, p, st->handle, &res,
+                          wm_store_stmt(st, "wm_device_list"), 0,
+                          after ? after : "", wm_store_i64(limit, p));
+    if (rc) {
+        return wm_store_db_error(st, rc, "wm_device_list", p);
+    }
+    while (apr_dbd_get_row(st->driver, p, res, &row, -1) == 0) {
+        APR_ARRAY_PUSH(devs, wm_device_t *) = device_of(st, row, p);
+    }
     return APR_SUCCESS;
 }
 
@@ -465,26 +614,30 @@ apr_status_t wm_store_device_put(wm_store_t *st, const wm_device_t *d,
     const char *state = d->state ? d->state : "enrolled";
     int nrows = 0, rc;
 
-    rc = apr_dbd_pvquery(
-        st->driver, p, st->handle, &nrows, stmt(st, "wm_device_update"),
-        d->hw_dev_id, d->user, d->enroll_type, d->device_type, d->os_edition,
-        d->os_version, d->device_name, d->cert_serial, d->cert_sha1,
-        i64(d->cert_not_after, p), d->digest_ha1, state, i64(d->enrolled_at, p),
-        i64(d->last_seen, p), d->device_id);
+    rc = apr_dbd_pvquery(st->driver, p, st->handle, &nrows,
+                         wm_store_stmt(st, "wm_device_update"), d->hw_dev_id,
+                         d->user, d->enroll_type, d->device_type, d->os_edition,
+                         d->os_version, d->device_name, d->cert_serial,
+                         d->cert_sha1, wm_store_i64(d->cert_not_after, p),
+                         d->digest_ha1, state, wm_store_i64(d->enrolled_at, p),
+                         wm_store_i64(d->last_seen, p),
+                         wm_store_i64(d->poll_interval, p), d->device_id);
     if (rc) {
-        return db_error(st, rc, "wm_device_update", p);
+        return wm_store_db_error(st, rc, "wm_device_update", p);
     }
     if (nrows > 0) {
         return APR_SUCCESS;
     }
     rc = apr_dbd_pvquery(
-        st->driver, p, st->handle, &nrows, stmt(st, "wm_device_insert"),
-        d->device_id, d->hw_dev_id, d->user, d->enroll_type, d->device_type,
-        d->os_edition, d->os_version, d->device_name, d->cert_serial,
-        d->cert_sha1, i64(d->cert_not_after, p), d->digest_ha1, state,
-        i64(d->enrolled_at, p), i64(d->last_seen, p));
+        st->driver, p, st->handle, &nrows,
+        wm_store_stmt(st, "wm_device_insert"), d->device_id, d->hw_dev_id,
+        d->user, d->enroll_type, d->device_type, d->os_edition, d->os_version,
+        d->device_name, d->cert_serial, d->cert_sha1,
+        wm_store_i64(d->cert_not_after, p), d->digest_ha1, state,
+        wm_store_i64(d->enrolled_at, p), wm_store_i64(d->last_seen, p),
+        wm_store_i64(d->poll_interval, p));
     if (rc) {
-        return db_error(st, rc, "wm_device_insert", p);
+        return wm_store_db_error(st, rc, "wm_device_insert", p);
     }
     return APR_SUCCESS;
 }
@@ -497,9 +650,9 @@ apr_status_t wm_store_token_put(wm_store_t *st, const char *token_hash,
 {
     int nrows = 0, rc;
     rc = apr_dbd_pvquery(st->driver, p, st->handle, &nrows,
-                         stmt(st, "wm_token_put"), token_hash, user,
-                         i64(expires, p));
-    return rc ? db_error(st, rc, "wm_token_put", p) : APR_SUCCESS;
+                         wm_store_stmt(st, "wm_token_put"), token_hash, user,
+                         wm_store_i64(expires, p));
+    return rc ? wm_store_db_error(st, rc, "wm_token_put", p) : APR_SUCCESS;
 }
 
 apr_status_t wm_store_token_get(wm_store_t *st, const char *token_hash,
@@ -512,13 +665,14 @@ apr_status_t wm_store_token_get(wm_store_t *st, const char *token_hash,
 
     *puser = NULL;
     rc = apr_dbd_pvselect(st->driver, p, st->handle, &res,
-                          stmt(st, "wm_token_get"), 0, token_hash, i64(now, p));
+                          wm_store_stmt(st, "wm_token_get"), 0, token_hash,
+                          wm_store_i64(now, p));
     if (rc) {
-        return db_error(st, rc, "wm_token_get", p);
+        return wm_store_db_error(st, rc, "wm_token_get", p);
     }
     while (apr_dbd_get_row(st->driver, p, res, &row, -1) == 0) {
         if (!*puser) {
-            *puser = entry(st, row, 0, p);
+            *puser = wm_store_entry(st, row, 0, p);
         }
     }
     return APR_SUCCESS;
@@ -527,24 +681,29 @@ apr_status_t wm_store_token_get(wm_store_t *st, const char *token_hash,
 apr_status_t wm_store_purge(wm_store_t *st, apr_int64_t now, int *pcount,
                             apr_pool_t *p)
 {
-    int n1 = 0, n2 = 0, n3 = 0, rc;
-    const char *t = i64(now, p);
+    int n1 = 0, n2 = 0, n3 = 0, n4 = 0, rc;
+    const char *t = wm_store_i64(now, p);
 
     if ((rc = apr_dbd_pvquery(st->driver, p, st->handle, &n1,
-                              stmt(st, "wm_token_purge"), t))) {
-        return db_error(st, rc, "wm_token_purge", p);
+                              wm_store_stmt(st, "wm_token_purge"), t))) {
+        return wm_store_db_error(st, rc, "wm_token_purge", p);
     }
     if ((rc = apr_dbd_pvquery(st->driver, p, st->handle, &n2,
-                              stmt(st, "wm_nonce_purge"), t))) {
-        return db_error(st, rc, "wm_nonce_purge", p);
+                              wm_store_stmt(st, "wm_nonce_purge"), t))) {
+        return wm_store_db_error(st, rc, "wm_nonce_purge", p);
     }
     if ((rc = apr_dbd_pvquery(st->driver, p, st->handle, &n3,
-                              stmt(st, "wm_failure_purge"),
-                              i64(now - WM_STORE_FAILURE_KEEP, p)))) {
-        return db_error(st, rc, "wm_failure_purge", p);
+                              wm_store_stmt(st, "wm_failure_purge"),
+                              wm_store_i64(now - WM_STORE_FAILURE_KEEP, p)))) {
+        return wm_store_db_error(st, rc, "wm_failure_purge", p);
+    }
+    if ((rc = apr_dbd_pvquery(st->driver, p, st->handle, &n4,
+                              wm_store_stmt(st, "wm_partial_purge"),
+                              wm_store_i64(now - WM_STORE_FAILURE_KEEP, p)))) {
+        return wm_store_db_error(st, rc, "wm_partial_purge", p);
     }
     if (pcount) {
-        *pcount = n1 + n2 + n3;
+        *pcount = n1 + n2 + n3 + n4;
     }
     return APR_SUCCESS;
 }
@@ -554,8 +713,8 @@ apr_status_t wm_store_token_delete(wm_store_t *st, const char *token_hash,
 {
     int nrows = 0, rc;
     rc = apr_dbd_pvquery(st->driver, p, st->handle, &nrows,
-                         stmt(st, "wm_token_delete"), token_hash);
-    return rc ? db_error(st, rc, "wm_token_delete", p) : APR_SUCCESS;
+                         wm_store_stmt(st, "wm_token_delete"), token_hash);
+    return rc ? wm_store_db_error(st, rc, "wm_token_delete", p) : APR_SUCCESS;
 }
 
 apr_status_t wm_store_nonce_put(wm_store_t *st, const char *nonce,
@@ -564,9 +723,9 @@ apr_status_t wm_store_nonce_put(wm_store_t *st, const char *nonce,
 {
     int nrows = 0, rc;
     rc = apr_dbd_pvquery(st->driver, p, st->handle, &nrows,
-                         stmt(st, "wm_nonce_put"), nonce, device_id,
-                         i64(expires, p));
-    return rc ? db_error(st, rc, "wm_nonce_put", p) : APR_SUCCESS;
+                         wm_store_stmt(st, "wm_nonce_put"), nonce, device_id,
+                         wm_store_i64(expires, p));
+    return rc ? wm_store_db_error(st, rc, "wm_nonce_put", p) : APR_SUCCESS;
 }
 
 /* --------------------------------------------------------- failures */
@@ -582,14 +741,14 @@ apr_status_t wm_store_failures_get(wm_store_t *st, const char *subject,
     *pcount = 0;
     *plast = 0;
     rc = apr_dbd_pvselect(st->driver, p, st->handle, &res,
-                          stmt(st, "wm_failure_get"), 0, subject);
+                          wm_store_stmt(st, "wm_failure_get"), 0, subject);
     if (rc) {
-        return db_error(st, rc, "wm_failure_get", p);
+        return wm_store_db_error(st, rc, "wm_failure_get", p);
     }
     while (apr_dbd_get_row(st->driver, p, res, &row, -1) == 0) {
         if (!seen++) {
-            *pcount = (int)to_i64(entry(st, row, 0, p));
-            *plast = to_i64(entry(st, row, 1, p));
+            *pcount = (int)wm_store_to_i64(wm_store_entry(st, row, 0, p));
+            *plast = wm_store_to_i64(wm_store_entry(st, row, 1, p));
         }
     }
     return APR_SUCCESS;
@@ -601,9 +760,9 @@ apr_status_t wm_store_failure_add(wm_store_t *st, const char *subject,
 {
     int nrows = 0, rc;
     rc = apr_dbd_pvquery(st->driver, p, st->handle, &nrows,
-                         stmt(st, "wm_failure_add"), subject, i64(now, p),
-                         i64(now - window, p));
-    return rc ? db_error(st, rc, "wm_failure_add", p) : APR_SUCCESS;
+                         wm_store_stmt(st, "wm_failure_add"), subject,
+                         wm_store_i64(now, p), wm_store_i64(now - window, p));
+    return rc ? wm_store_db_error(st, rc, "wm_failure_add", p) : APR_SUCCESS;
 }
 
 apr_status_t wm_store_failure_clear(wm_store_t *st, const char *subject,
@@ -611,8 +770,8 @@ apr_status_t wm_store_failure_clear(wm_store_t *st, const char *subject,
 {
     int nrows = 0, rc;
     rc = apr_dbd_pvquery(st->driver, p, st->handle, &nrows,
-                         stmt(st, "wm_failure_clear"), subject);
-    return rc ? db_error(st, rc, "wm_failure_clear", p) : APR_SUCCESS;
+                         wm_store_stmt(st, "wm_failure_clear"), subject);
+    return rc ? wm_store_db_error(st, rc, "wm_failure_clear", p) : APR_SUCCESS;
 }
 
 /* ------------------------------------------------------- enrollment */
@@ -626,35 +785,139 @@ apr_status_t wm_store_enroll(wm_store_t *st, const wm_device_t *dev,
 
     /* One transaction, holding SQLite's write lock from the start, so two
      * enrollments of one DeviceID cannot both pass the owner check. */
-    if ((rv = exec(st, st->pgsql ? "BEGIN" : "BEGIN IMMEDIATE", p))) {
+    if ((rv = wm_store_begin(st, p))) {
         return rv;
     }
     /* PostgreSQL: serialise enrollments (an arbitrary module constant). */
-    if (st->pgsql
-        && (rv = select_drain(st, "SELECT pg_advisory_xact_lock(7061965)",
-                              NULL, p))) {
+    if (st->pgsql &&
+        (rv = wm_store_select(st, "SELECT pg_advisory_xact_lock(7061965)", NULL,
+                              p))) {
         goto leave;
     }
     if ((rv = wm_store_device_get(st, dev->device_id, &old, p))) {
         goto leave;
     }
-    if (old && old->state && !strcmp(old->state, "enrolled") && old->user
-        && strcmp(old->user, dev->user)) {
+    if (old && old->state && !strcmp(old->state, "enrolled") && old->user &&
+        strcmp(old->user, dev->user)) {
         st->err = "the DeviceID is enrolled by another user";
         rv = APR_EACCES;
         goto leave;
     }
-    if ((rv = wm_store_device_put(st, dev, p))
-        || (nonce
-            && (rv = wm_store_nonce_put(st, nonce, dev->device_id,
-                                        nonce_expires, p)))
-        || (token_hash && (rv = wm_store_token_delete(st, token_hash, p)))) {
+    if ((rv = wm_store_device_put(st, dev, p)) ||
+        (nonce && (rv = wm_store_nonce_put(st, nonce, dev->device_id,
+                                           nonce_expires, p))) ||
+        (token_hash && (rv = wm_store_token_delete(st, token_hash, p)))) {
         goto leave;
     }
 leave:
     if (rv) {
-        exec(st, "ROLLBACK", p);
+        wm_store_rollback(st, p);
         return rv;
     }
-    return exec(st, "COMMIT", p);
+    return wm_store_commit(st, p);
+}
+
+/* -------------------------------------------------- device upkeep */
+
+apr_status_t wm_store_device_seen(wm_store_t *st, const char *device_id,
+                                  apr_int64_t now, apr_pool_t *p)
+{
+    return wm_store_run(st, "wm_device_seen", NULL, p, 2, wm_store_i64(now, p),
+                        device_id);
+}
+
+apr_status_t wm_store_device_set_state(wm_store_t *st, const char *device_id,
+                                       const char *state, apr_pool_t *p)
+{
+    return wm_store_run(st, "wm_device_state", NULL, p, 2, state, device_id);
+}
+
+apr_status_t wm_store_device_set_poll(wm_store_t *st, const char *device_id,
+                                      int minutes, apr_pool_t *p)
+{
+    return wm_store_run(st, "wm_device_poll", NULL, p, 2,
+                        wm_store_i64(minutes, p), device_id);
+}
+
+apr_status_t wm_store_inventory_put(wm_store_t *st, const char *device_id,
+                                    const char *uri, const char *value,
+                                    apr_int64_t now, apr_pool_t *p)
+{
+    return wm_store_run(st, "wm_inventory_put", NULL, p, 4, device_id, uri,
+                        value, wm_store_i64(now, p));
+}
+
+apr_status_t wm_store_inventory_list(wm_store_t *st, const char *device_id,
+                                     apr_array_header_t **pitems, apr_pool_t *p)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    apr_array_header_t *items = apr_array_make(p, 16, sizeof(wm_kv_t));
+    int rc;
+
+    *pitems = items;
+    rc = apr_dbd_pvselect(st->driver, p, st->handle, &res,
+                          wm_store_stmt(st, "wm_inventory_list"), 0, device_id);
+    if (rc) {
+        return wm_store_db_error(st, rc, "wm_inventory_list", p);
+    }
+    while (apr_dbd_get_row(st->driver, p, res, &row, -1) == 0) {
+        wm_kv_t *kv = apr_array_push(items);
+        kv->key = wm_store_entry(st, row, 0, p);
+        kv->value = wm_store_entry(st, row, 1, p);
+    }
+    return APR_SUCCESS;
+}
+
+/* ------------------------------------------------------------ nonces */
+
+apr_status_t wm_store_nonces_get(wm_store_t *st, const char *device_id,
+                                 apr_int64_t now, apr_array_header_t **pout,
+                                 apr_pool_t *p)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    apr_array_header_t *out = apr_array_make(p, 4, sizeof(wm_kv_t));
+    int rc;
+
+    *pout = out;
+    rc = apr_dbd_pvselect(st->driver, p, st->handle, &res,
+                          wm_store_stmt(st, "wm_nonce_list"), 0, device_id,
+                          wm_store_i64(now, p));
+    if (rc) {
+        return wm_store_db_error(st, rc, "wm_nonce_list", p);
+    }
+    while (apr_dbd_get_row(st->driver, p, res, &row, -1) == 0) {
+        wm_kv_t *kv = apr_array_push(out);
+        kv->key = wm_store_entry(st, row, 0, p);
+        kv->value = wm_store_entry(st, row, 1, p);
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t wm_store_nonce_bind(wm_store_t *st, const char *nonce,
+                                 const char *device_id, const char *session_id,
+                                 int *pbound, apr_pool_t *p)
+{
+    return wm_store_run(st, "wm_nonce_bind", pbound, p, 3, session_id, nonce,
+                        device_id);
+}
+
+/* ----------------------------------------------------- transactions */
+
+apr_status_t wm_store_begin(wm_store_t *st, apr_pool_t *p)
+{
+    /* SQLite: take the write lock now, not at the first write, so two
+     * writers never deadlock on a lock upgrade. */
+    return wm_store_exec(st, st->pgsql ? "BEGIN" : "BEGIN IMMEDIATE", p);
+}
+
+apr_status_t wm_store_commit(wm_store_t *st, apr_pool_t *p)
+{
+    return wm_store_exec(st, "COMMIT", p);
+}
+
+void wm_store_rollback(wm_store_t *st, apr_pool_t *p)
+{
+    wm_store_exec(st, "ROLLBACK", p);
 }

@@ -64,8 +64,9 @@ apr_status_t wm_wssec_parse(const wm_soap_env_t *env, wm_cred_t **pcred,
         apr_size_t len;
 
         if (!vt || strcmp(vt, WM_VT_USER_TOKEN)) {
-            *perr = apr_psprintf(p, "unsupported BinarySecurityToken "
-                                    "ValueType %s",
+            *perr = apr_psprintf(p,
+                                 "unsupported BinarySecurityToken "
+                                 "ValueType %s",
                                  vt ? vt : "(none)");
             return APR_EINVAL;
         }
@@ -75,8 +76,8 @@ apr_status_t wm_wssec_parse(const wm_soap_env_t *env, wm_cred_t **pcred,
         }
         cred->kind = WM_CRED_TOKEN;
         cred->token = text;
-        if (wm_b64_decode(text, &dec, &len, p) == APR_SUCCESS
-            && printable(dec, len)) {
+        if (wm_b64_decode(text, &dec, &len, p) == APR_SUCCESS &&
+            printable(dec, len)) {
             cred->token = apr_pstrmemdup(p, (const char *)dec, len);
         }
         return APR_SUCCESS;
@@ -105,8 +106,8 @@ apr_status_t wm_wssec_parse(const wm_soap_env_t *env, wm_cred_t **pcred,
             cred->password = apr_pstrdup(p, c ? (const char *)c : "");
             xmlFree(c);
         }
-        if (strlen(cred->username) > MAX_FIELD
-            || strlen(cred->password) > MAX_FIELD) {
+        if (strlen(cred->username) > MAX_FIELD ||
+            strlen(cred->password) > MAX_FIELD) {
             *perr = "the UsernameToken is too long";
             return APR_EINVAL;
         }

@@ -82,9 +82,9 @@ apr_status_t wm_wstep_parse(const wm_soap_env_t *env, wm_rst_t **prst,
     rst->csr_b64 = wm_xml_text(bst, p);
 
     rst->context = apr_table_make(p, 24);
-    for (item = wm_xml_child(wm_xml_child(env->body, WM_NS_AC,
-                                          "AdditionalContext"),
-                             WM_NS_AC, "ContextItem");
+    for (item = wm_xml_child(
+             wm_xml_child(env->body, WM_NS_AC, "AdditionalContext"), WM_NS_AC,
+             "ContextItem");
          item; item = wm_xml_next(item, WM_NS_AC, "ContextItem")) {
         const char *name = wm_xml_attr(item, NULL, "Name", p);
         const char *value = wm_xml_child_text(item, WM_NS_AC, "Value", p);

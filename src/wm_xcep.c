@@ -35,8 +35,8 @@ apr_status_t wm_xcep_check(const wm_soap_env_t *env, const char **perr)
 
 #define NIL(e) "<" e " xsi:nil=\"true\"/>"
 
-const char *wm_xcep_response(const wm_xcep_conf_t *conf,
-                             const char *relates_to, apr_pool_t *p)
+const char *wm_xcep_response(const wm_xcep_conf_t *conf, const char *relates_to,
+                             apr_pool_t *p)
 {
     const char *body = apr_psprintf(
         p,
@@ -45,47 +45,51 @@ const char *wm_xcep_response(const wm_xcep_conf_t *conf,
         "<response>"
         "<policyID>mod_winmdm-device</policyID>"
         "<policyFriendlyName>mod_winmdm device certificate"
-        "</policyFriendlyName>" NIL("nextUpdateHours")
-            NIL("policiesNotChanged") "<policies><policy>"
-        "<policyOIDReference>0</policyOIDReference>" NIL("cAs")
-        "<attributes>"
-        "<commonName>mod_winmdm-device</commonName>"
-        "<policySchema>3</policySchema>"
-        "<certificateValidity>"
-        "<validityPeriodSeconds>%" APR_INT64_T_FMT "</validityPeriodSeconds>"
-        "<renewalPeriodSeconds>%" APR_INT64_T_FMT "</renewalPeriodSeconds>"
-        "</certificateValidity>"
-        "<permission><enroll>true</enroll><autoEnroll>false</autoEnroll>"
-        "</permission>"
-        "<privateKeyAttributes>"
-        "<minimalKeyLength>%d</minimalKeyLength>" NIL("keySpec")
-            NIL("keyUsageProperty") NIL("permissions")
-        "<algorithmOIDReference>2</algorithmOIDReference>"
-        "<cryptoProviders>"
-        "<provider>Microsoft Platform Crypto Provider</provider>"
-        "<provider>Microsoft Software Key Storage Provider</provider>"
-        "</cryptoProviders>"
-        "</privateKeyAttributes>"
-        "<revision><majorRevision>101</majorRevision>"
-        "<minorRevision>0</minorRevision></revision>" NIL("supersededPolicies")
-            NIL("privateKeyFlags") NIL("subjectNameFlags")
-                NIL("enrollmentFlags") NIL("generalFlags")
-        "<hashAlgorithmOIDReference>1</hashAlgorithmOIDReference>" NIL(
-            "rARequirements") NIL("keyArchivalAttributes") NIL("extensions")
-        "</attributes></policy></policies></response>" NIL("cAs")
-        "<oIDs>"
-        "<oID><value>" WM_XCEP_POLICY_OID "</value><group>9</group>"
-        "<oIDReferenceID>0</oIDReferenceID>"
-        "<defaultName>mod_winmdm-device</defaultName></oID>"
-        "<oID><value>2.16.840.1.101.3.4.2.1</value><group>1</group>"
-        "<oIDReferenceID>1</oIDReferenceID>"
-        "<defaultName>szOID_NIST_sha256</defaultName></oID>"
-        "<oID><value>1.2.840.113549.1.1.1</value><group>3</group>"
-        "<oIDReferenceID>2</oIDReferenceID>"
-        "<defaultName>szOID_RSA_RSA</defaultName></oID>"
-        "</oIDs></GetPoliciesResponse>",
+        "</policyFriendlyName>" NIL("nextUpdateHours") NIL(
+            "policiesNotChanged") "<policies><policy>"
+                                  "<policyOIDReference>0</policyOIDReference>" NIL(
+                                      "cAs") "<attributes>"
+                                             "<commonName>mod_winmdm-device</commonName>"
+                                             "<policySchema>3</policySchema>"
+                                             "<certificateValidity>"
+                                             "<validityPeriodSeconds>%" APR_INT64_T_FMT
+                                             "</validityPeriodSeconds>"
+                                             "<renewalPeriodSeconds>%" APR_INT64_T_FMT
+                                             "</renewalPeriodSeconds>"
+                                             "</certificateValidity>"
+                                             "<permission><enroll>true</enroll><autoEnroll>false</autoEnroll>"
+                                             "</permission>"
+                                             "<privateKeyAttributes>"
+                                             "<minimalKeyLength>%d</minimalKeyLength>" NIL(
+                                                 "keySpec")
+                                                 NIL("keyUsageProperty") NIL(
+                                                     "permissions") "<algorithmOIDReference>2</algorithmOIDReference>"
+                                                                    "<cryptoProviders>"
+                                                                    "<provider>Microsoft Platform Crypto Provider</provider>"
+                                                                    "<provider>Microsoft Software Key Storage Provider</provider>"
+                                                                    "</cryptoProviders>"
+                                                                    "</privateKeyAttributes>"
+                                                                    "<revision><majorRevision>101</majorRevision>"
+                                                                    "<minorRevision>0</minorRevision></revision>" NIL(
+                                                                        "supersededPolicies") NIL("privateKeyFlags")
+                                                                        NIL("subjectNameFlags") NIL(
+                                                                            "enrollmentFlags")
+                                                                            NIL("generalFlags") "<hashAlgorithmOIDReference>1</hashAlgorithmOIDReference>" NIL(
+                                                                                "rARequirements") NIL("keyArchivalAttributes")
+                                                                                NIL("extensions") "</attributes></policy></policies></response>" NIL(
+                                                                                    "cAs") "<oIDs>"
+                                                                                           "<oID><value>" WM_XCEP_POLICY_OID
+                                                                                           "</value><group>9</group>"
+                                                                                           "<oIDReferenceID>0</oIDReferenceID>"
+                                                                                           "<defaultName>mod_winmdm-device</defaultName></oID>"
+                                                                                           "<oID><value>2.16.840.1.101.3.4.2.1</value><group>1</group>"
+                                                                                           "<oIDReferenceID>1</oIDReferenceID>"
+                                                                                           "<defaultName>szOID_NIST_sha256</defaultName></oID>"
+                                                                                           "<oID><value>1.2.840.113549.1.1.1</value><group>3</group>"
+                                                                                           "<oIDReferenceID>2</oIDReferenceID>"
+                                                                                           "<defaultName>szOID_RSA_RSA</defaultName></oID>"
+                                                                                           "</oIDs></GetPoliciesResponse>",
         (apr_int64_t)conf->validity_days * 86400,
         (apr_int64_t)conf->renew_days * 86400, WM_CSR_MIN_BITS);
-    return wm_soap_envelope(WM_ACTION_XCEP_RESPONSE, relates_to, NULL, body,
-                            p);
+    return wm_soap_envelope(WM_ACTION_XCEP_RESPONSE, relates_to, NULL, body, p);
 }

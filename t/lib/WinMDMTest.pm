@@ -1,8 +1,9 @@
 # Helpers shared by the Apache::Test files (t/*.t): the real Windows
 # request captures in t/fixtures/windows10/, Discover requests built to
 # measure, namespace-aware reading of SOAP and SyncML answers, switching
-# between the three test servers of t/conf/extra.conf.in, and raw HTTP
-# over a socket for what LWP cannot send (chunked request bodies).
+# between the test servers of t/conf/extra.conf.in, raw HTTP over a
+# socket for what LWP cannot send (chunked request bodies), and reading a
+# test server's SQLite database with the sqlite3 command-line shell.
 package WinMDMTest;
 
 use strict;
@@ -11,14 +12,17 @@ use warnings FATAL => 'all';
 use Exporter 'import';
 use File::Spec::Functions qw(catfile);
 use IO::Socket::INET ();
+use IPC::Open3 qw(open3);
+use Symbol qw(gensym);
 use XML::LibXML ();
 
 use Apache::Test ();
 use Apache::TestRequest ();
 
 our @EXPORT_OK = qw(
-    API fixture discover_body xml_doc xpc xpath_text soap_fault
-    use_server raw_request raw_post chunked_request
+    API fixture discover_body xml_doc html_doc xpc xpath_text soap_fault
+    use_server server_url raw_request raw_post chunked_request
+    db_file db_rows db_value sql_quote
     NS_SOAP NS_ADDR NS_DISCOVERY NS_SYNCML
 );
 our %EXPORT_TAGS = (all => \@EXPORT_OK);
@@ -102,6 +106,25 @@ sub xml_doc {
     return $doc;
 }
 
+# Parses an HTML page (the sign-in page) the way a browser would, broken
+# markup and all; undef when there is nothing to parse. No network, no
+# entity loading, as for xml_doc.
+sub html_doc {
+    my $bytes = shift;
+    return undef unless defined $bytes && length $bytes;
+    my $doc = eval {
+        XML::LibXML->load_html(
+            string            => $bytes,
+            encoding          => 'UTF-8',
+            recover           => 2,
+            suppress_errors   => 1,
+            suppress_warnings => 1,
+            no_network        => 1,
+        );
+    };
+    return $doc;
+}
+
 # An XPath context with the prefixes the tests use: s (SOAP 1.2), a
 # (WS-Addressing), d (discovery), m (SyncML).
 sub xpc {
@@ -168,6 +191,74 @@ sub use_server {
     }
     Apache::TestRequest::user_agent(reset => 1);
     return "http://$hostport";
+}
+
+# The base URL of one of the servers of extra.conf.in, without making it
+# the one Apache::TestRequest points at: the device emulator
+# (WinMDMDevice) keeps its own user agent, so that devices on different
+# servers can take turns in one test file.
+sub server_url {
+    my $name = shift;
+    my $config = Apache::Test::config();
+    my $vars = $config->{vars};
+    my $hostport = $name eq 'default'
+        ? join(':', $vars->{servername}, $vars->{port})
+        : $config->{vhosts}{$name}{hostport};
+    die "no test server named $name\n" unless $hostport;
+    return ($name eq 'winmdm_tls' ? 'https' : 'http') . "://$hostport";
+}
+
+# The SQLite database of a test server (its DBDParams in extra.conf.in).
+my %DB_FILE = (
+    default      => 'wm.db',
+    winmdm_tls   => 'wm-tls.db',
+    winmdm_short => 'wm-short.db',
+);
+sub db_file {
+    my $name = shift;
+    my $file = $DB_FILE{$name} or die "no database for server $name\n";
+    return catfile(Apache::Test::vars('t_state'), $file);
+}
+
+# An SQL string literal.
+sub sql_quote {
+    my $s = shift;
+    return 'NULL' unless defined $s;
+    $s =~ s/'/''/g;
+    return "'$s'";
+}
+
+# Runs one SQL statement on a test server's database with the sqlite3
+# shell (no Perl DBI in the dependencies) and returns its rows, each the
+# columns joined by '|'. The shell waits for a lock the server holds
+# instead of failing. An SQL error comes back as one row "SQL ERROR: ..."
+# (and a diagnostic), so a schema mismatch fails the comparison that
+# reads it instead of reading as "no row", and the rest of the file
+# still runs.
+sub db_rows {
+    my($name, $sql) = @_;
+    my $file = db_file($name);
+    my $pid = open3(my $in, my $out, my $err = gensym,
+                    'sqlite3', '-batch', '-noheader', '-separator', '|',
+                    '-cmd', '.timeout 10000', $file, $sql);
+    close $in;
+    my @rows = <$out>;
+    my $errors = join '', <$err>;
+    waitpid $pid, 0;
+    if ($? || $errors =~ /\S/) {
+        $errors =~ s/\s+$//;
+        print STDERR "# sqlite3 $file: $sql: exit ", $? >> 8, ": $errors\n";
+        return ("SQL ERROR: $errors");
+    }
+    chomp @rows;
+    return @rows;
+}
+
+# The first column of the first row, or undef when there is no row.
+sub db_value {
+    my @rows = db_rows(@_);
+    return undef unless @rows;
+    return (split /\|/, $rows[0], -1)[0];
 }
 
 # Sends bytes as they are to the server Apache::TestRequest points at

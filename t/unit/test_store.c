@@ -56,9 +56,14 @@ static void db_setup(void)
 
 static void db_teardown(void)
 {
+    char path[sizeof(dbpath) + 8];
+
+    /* Not from the test pool: its fixture may be torn down first. */
     unlink(dbpath);
-    unlink(apr_pstrcat(wm_test_pool, dbpath, "-wal", NULL));
-    unlink(apr_pstrcat(wm_test_pool, dbpath, "-shm", NULL));
+    apr_snprintf(path, sizeof(path), "%s-wal", dbpath);
+    unlink(path);
+    apr_snprintf(path, sizeof(path), "%s-shm", dbpath);
+    unlink(path);
 }
 
 static const char *first_value(wm_store_t *st, const char *sql)
@@ -208,8 +213,7 @@ START_TEST(counts_failures_in_a_window)
     apr_int64_t last;
     int n;
 
-    ck_assert_int_eq(wm_store_failures_get(st, "u:x", &n, &last,
-                                           wm_test_pool),
+    ck_assert_int_eq(wm_store_failures_get(st, "u:x", &n, &last, wm_test_pool),
                      APR_SUCCESS);
     ck_assert_int_eq(n, 0);
     wm_store_failure_add(st, "u:x", 1000, 900, wm_test_pool);

@@ -31,5 +31,7 @@ Suite *wm_test_discovery_suite(void);
 Suite *wm_test_store_suite(void);
 Suite *wm_test_syncml_suite(void);
 Suite *wm_test_ca_suite(void);
+Suite *wm_test_cert_suite(void);
+Suite *wm_test_enroll_suite(void);
 
 #endif /* WM_UNIT_H */

@@ -1,0 +1,65 @@
+/* Licensed under the Apache License, Version 2.0 (the "License"); you may not
+ * use this file except in compliance with the License. You may obtain a copy
+ * of the License at http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+ * WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ */
+
+/* One OMA-DM message of a management session (spec/syncml.md sections 5
+ * to 7, DESIGN.md section 1): who the device is, what its statuses,
+ * results and alerts mean for the queue and the inventory, and what goes
+ * back: statuses, then as many pending operations as fit, or the end of
+ * the session. Core code: the glue hands it the parsed message, the TLS
+ * client certificate it checked, and a store. */
+
+#ifndef WM_DM_H
+#define WM_DM_H
+
+#include <apr_pools.h>
+
+#include "wm_store.h"
+#include "wm_syncml.h"
+
+/* When the device states no MaxMsgSize, replies stay under this. */
+#define WM_DM_DEFAULT_MAX_MSG 65536
+/* Operations claimed for one reply at the most. */
+#define WM_DM_CLAIM_LIMIT 32
+/* How long a digest nonce given for the next session stays good. */
+#define WM_DM_NONCE_LIFETIME (7 * 86400)
+
+/** What the vhost's configuration says. */
+typedef struct wm_dm_conf_t {
+    const char *server_uri;  /* Source LocURI of replies */
+    const char *provider_id; /* WinMDMProviderID */
+    int poll_interval;       /* WinMDMPollInterval, minutes */
+    int allow_cert;          /* WinMDMDeviceAuth cert or any */
+    int allow_digest;        /* WinMDMDeviceAuth digest or any */
+} wm_dm_conf_t;
+
+/** What happened, for the glue's log line. */
+typedef struct wm_dm_result_t {
+    int hdr_status;     /* the SyncHdr status sent */
+    const char *how;    /* "certificate" or "digest" when authenticated */
+    const char *reason; /* why the device was refused */
+    int ops_sent;       /* operations sent in the reply */
+    int closed;         /* the reply ends the session */
+    int unenrolled;     /* the device unenrolled in this message */
+} wm_dm_result_t;
+
+/**
+ * Handles one device message in one transaction.
+ * @param cert_sha1, cert_cn  the TLS client certificate the glue checked
+ *                            against the device CA, or NULL
+ * @param preply, plen        the reply to send (HTTP 200)
+ * @return APR_SUCCESS, or an error when the database failed (nothing is
+ *         half-written; the glue answers a 500 status)
+ */
+apr_status_t wm_dm_message(wm_store_t *st, const wm_dm_conf_t *conf,
+                           const wm_syncml_msg_t *msg, const char *cert_sha1,
+                           const char *cert_cn, apr_int64_t now,
+                           const char **preply, apr_size_t *plen,
+                           wm_dm_result_t *res, apr_pool_t *p);
+
+#endif /* WM_DM_H */

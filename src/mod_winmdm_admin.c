@@ -1,0 +1,626 @@
+/* Licensed under the Apache License, Version 2.0 (the "License"); you may not
+ * use this file except in compliance with the License. You may obtain a copy
+ * of the License at http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+ * WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ */
+
+/* The administrators' JSON API under {api}/admin (DESIGN.md section 6):
+ * devices, their inventory and operations, queueing operations one by one
+ * or in WSO2-style batches. JSON is read and written with jansson. The API
+ * answers only requests httpd authenticated (r->user set by whatever auth
+ * module the admin configured; otherwise 403), and a request that changes
+ * state must say Content-Type: application/json and, when it sends an
+ * Origin, come from this server's own origin: no cross-site request can
+ * ride on cached Basic credentials. */
+
+#include <string.h>
+
+#include <apr_lib.h>
+#include <apr_strings.h>
+#include <apr_time.h>
+#include <jansson.h>
+
+#include <httpd.h>
+#include <http_log.h>
+#include <http_core.h>
+#include <http_protocol.h>
+
+#include "wm_ops.h"
+#include "wm_store.h"
+#include "wm_wstep.h"
+#include "mod_winmdm_dbd.h"
+#include "mod_winmdm_io.h"
+#include "mod_winmdm_private.h"
+#include "mod_winmdm_routes.h"
+
+#define LIST_DEFAULT 50
+#define LIST_MAX 500
+#define BATCH_MAX 1000
+
+static const struct {
+    const char *name;
+    const char *type;
+} batches[] = {
+    {"lock-devices", "LOCK"},
+    {"wipe-devices", "WIPE"},
+    {"ring-devices", "RING"},
+    {"lock-reset-devices", "LOCK_RESET"},
+    {"disenroll-devices", "DISENROLL"},
+    {"location", "LOCATION"},
+    {"reboot", "REBOOT"},
+};
+
+/* ------------------------------------------------------------- JSON */
+
+static apr_status_t json_cleanup(void *data)
+{
+    json_decref((json_t *)data);
+    return APR_SUCCESS;
+}
+
+/* A new JSON value owned by the request pool. */
+static json_t *owned(request_rec *r, json_t *j)
+{
+    if (j) {
+        apr_pool_cleanup_register(r->pool, j, json_cleanup,
+                                  apr_pool_cleanup_null);
+    }
+    return j;
+}
+
+typedef struct {
+    apr_array_header_t *parts;
+    apr_pool_t *p;
+} dump_t;
+
+static int dump_cb(const char *buf, size_t size, void *data)
+{
+    dump_t *d = data;
+    APR_ARRAY_PUSH(d->parts, const char *) = apr_pstrmemdup(d->p, buf, size);
+    return 0;
+}
+
+static int send_json(request_rec *r, int status, json_t *j)
+{
+    dump_t d;
+    const char *body;
+
+    d.parts = apr_array_make(r->pool, 16, sizeof(const char *));
+    d.p = r->pool;
+    json_dump_callback(j, dump_cb, &d, JSON_COMPACT | JSON_ENSURE_ASCII);
+    body = apr_array_pstrcat(r->pool, d.parts, 0);
+    return wm_io_send(r, status, "application/json", body, strlen(body));
+}
+
+static int send_error(request_rec *r, int status, const char *msg)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  WMLOGNO(00038) "admin API: %d %s", status, msg);
+    return send_json(r, status, owned(r, json_pack("{s:s}", "error", msg)));
+}
+
+static json_t *time_json(apr_int64_t secs, apr_pool_t *p)
+{
+    apr_time_exp_t t;
+    if (!secs) {
+        return json_null();
+    }
+    apr_time_exp_gmt(&t, apr_time_from_sec(secs));
+    return json_string(apr_psprintf(p, "%04d-%02d-%02dT%02d:%02d:%02dZ",
+                                    t.tm_year + 1900, t.tm_mon + 1, t.tm_mday,
+                                    t.tm_hour, t.tm_min, t.tm_sec));
+}
+
+static json_t *str_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+static json_t *device_json(const wm_device_t *d, apr_pool_t *p)
+{
+    json_t *j = json_object();
+    json_object_set_new(j, "device_id", json_string(d->device_id));
+    json_object_set_new(j, "state", str_or_null(d->state));
+    json_object_set_new(j, "user", str_or_null(d->user));
+    json_object_set_new(j, "os_version", str_or_null(d->os_version));
+    json_object_set_new(j, "device_name", str_or_null(d->device_name));
+    json_object_set_new(j, "enrollment_type", str_or_null(d->enroll_type));
+    json_object_set_new(j, "enrolled_at", time_json(d->enrolled_at, p));
+    json_object_set_new(j, "last_seen", time_json(d->last_seen, p));
+    json_object_set_new(j, "certificate_expires",
+                        time_json(d->cert_not_after, p));
+    return j;
+}
+
+static json_t *op_json(const wm_op_t *op, const apr_array_header_t *results,
+                       apr_pool_t *p)
+{
+    json_t *j = json_object(), *rs;
+    int i;
+
+    json_object_set_new(
+        j, "id", json_string(apr_psprintf(p, "%" APR_INT64_T_FMT, op->id)));
+    json_object_set_new(j, "device", json_string(op->device_id));
+    json_object_set_new(j, "type", json_string(op->type));
+    json_object_set_new(j, "state", json_string(op->state));
+    json_object_set_new(
+        j, "status", op->status >= 0 ? json_integer(op->status) : json_null());
+    json_object_set_new(j, "created", time_json(op->created, p));
+    json_object_set_new(j, "sent", time_json(op->sent, p));
+    json_object_set_new(j, "completed", time_json(op->completed, p));
+    if (results) {
+        rs = json_array();
+        for (i = 0; i < results->nelts; i++) {
+            const wm_kv_t *kv = &APR_ARRAY_IDX(results, i, wm_kv_t);
+            json_array_append_new(rs, json_pack("{s:o,s:o}", "uri",
+                                                str_or_null(kv->key), "data",
+                                                str_or_null(kv->value)));
+        }
+        json_object_set_new(j, "results", rs);
+    }
+    return j;
+}
+
+/* ---------------------------------------------------------- requests */
+
+/* A query parameter's value (URL-decoded), or NULL. */
+static const char *arg(request_rec *r, const char *name)
+{
+    char *args, *pair, *state = NULL;
+    size_t n = strlen(name);
+
+    if (!r->args) {
+        return NULL;
+    }
+    args = apr_pstrdup(r->pool, r->args);
+    for (pair = apr_strtok(args, "&", &state); pair;
+         pair = apr_strtok(NULL, "&", &state)) {
+        if (!strncmp(pair, name, n) && pair[n] == '=') {
+            char *v = pair + n + 1;
+            return ap_unescape_urlencoded(v) ? NULL : v;
+        }
+    }
+    return NULL;
+}
+
+static int limit_arg(request_rec *r, int *plimit)
+{
+    const char *v = arg(r, "limit");
+    char *end;
+    long n;
+
+    *plimit = LIST_DEFAULT;
+    if (!v) {
+        return 1;
+    }
+    n = strtol(v, &end, 10);
+    if (*end || n < 1 || n > LIST_MAX) {
+        return 0;
+    }
+    *plimit = (int)n;
+    return 1;
+}
+
+/* Same-origin: the Origin a browser sends names this server exactly. */
+static int origin_ok(request_rec *r)
+{
+    const char *origin = apr_table_get(r->headers_in, "Origin");
+    const char *self;
+
+    if (!origin) {
+        return 1;
+    }
+    self = ap_construct_url(r->pool, "", r);
+    return !strcasecmp(origin, self);
+}
+
+/* The JSON body of a state-changing request, or NULL after answering. */
+static json_t *read_json(request_rec *r, const wm_srv_conf_t *sc, int *pstatus)
+{
+    const char *buf;
+    apr_size_t len;
+    json_error_t err;
+    json_t *j;
+
+    *pstatus = wm_io_read_body(r, wm_conf_max_message_size(sc), &buf, &len);
+    if (*pstatus == HTTP_REQUEST_ENTITY_TOO_LARGE) {
+        *pstatus = send_error(r, HTTP_REQUEST_ENTITY_TOO_LARGE,
+                              "the request body is too large");
+        return NULL;
+    }
+    if (*pstatus != OK) {
+        return NULL;
+    }
+    j = owned(r, json_loadb(buf, len, JSON_REJECT_DUPLICATES, &err));
+    if (!j) {
+        *pstatus =
+            send_error(r, HTTP_BAD_REQUEST,
+                       apr_psprintf(r->pool, "malformed JSON: %s", err.text));
+    }
+    return j;
+}
+
+/* ------------------------------------------------------- operations */
+
+/* Builds and queues one operation for dev from the request's JSON. */
+static int queue(request_rec *r, const wm_srv_conf_t *sc, wm_store_t *st,
+                 const wm_device_t *dev, const char *type, json_t *body,
+                 apr_int64_t *pid, const char **perr)
+{
+    wm_op_params_t params;
+    apr_array_header_t *settings = NULL;
+    const char *ops_body;
+    int count, i;
+    apr_status_t rv;
+
+    memset(&params, 0, sizeof(params));
+    params.provider_id = wm_conf_provider_id(sc);
+    params.poll_minutes = wm_conf_poll_interval(sc);
+    for (i = 0; wm_ops_types[i] && strcmp(wm_ops_types[i], type); i++) {
+    }
+    if (!wm_ops_types[i]) {
+        *perr = apr_psprintf(r->pool, "unknown operation type '%s'", type);
+        return HTTP_BAD_REQUEST;
+    }
+    if (body && !strcmp(type, "SYNCML")) {
+        json_t *x = json_object_get(body, "syncml");
+        params.syncml = json_is_string(x) ? json_string_value(x) : NULL;
+    }
+    if (body && !strcmp(type, "POLICY")) {
+        json_t *set = json_object_get(body, "settings"), *v;
+        const char *k;
+        if (!json_is_object(set)) {
+            *perr = "POLICY needs \"settings\": {\"Area/Policy\": \"value\"}";
+            return HTTP_BAD_REQUEST;
+        }
+        settings = apr_array_make(r->pool, 4, sizeof(wm_kv_t));
+        json_object_foreach(set, k, v)
+        {
+            wm_kv_t *kv = apr_array_push(settings);
+            kv->key = apr_pstrdup(r->pool, k);
+            kv->value = json_is_string(v)
+                            ? apr_pstrdup(r->pool, json_string_value(v))
+                        : json_is_integer(v)
+                            ? apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
+                                           (apr_int64_t)json_integer_value(v))
+                            : NULL;
+        }
+        params.settings = settings;
+    }
+    rv = wm_ops_build(type, &params, (apr_size_t)wm_conf_max_message_size(sc),
+                      &ops_body, &count, perr, r->pool);
+    if (rv != APR_SUCCESS) {
+        return HTTP_BAD_REQUEST;
+    }
+    if (wm_store_op_add(st, dev->device_id, type, ops_body, count,
+                        apr_time_sec(apr_time_now()), pid, r->pool)) {
+        *perr = "the operation could not be stored";
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    ap_log_rerror(
+        APLOG_MARK, APLOG_INFO, 0, r,
+        WMLOGNO(00039) "%s queued %s for %s as operation %" APR_INT64_T_FMT,
+        r->user, type, dev->device_id, *pid);
+    return OK;
+}
+
+static int queued_json(request_rec *r, int status, apr_int64_t id)
+{
+    return send_json(
+        r, status,
+        owned(r, json_pack("{s:s,s:s}", "id",
+                           apr_psprintf(r->pool, "%" APR_INT64_T_FMT, id),
+                           "state", "pending")));
+}
+
+/* Looks the device up; NULL after answering 404/409/500. */
+static wm_device_t *device_for(request_rec *r, wm_store_t *st, const char *id,
+                               int need_enrolled, int *pstatus)
+{
+    wm_device_t *dev;
+    if (!wm_wstep_device_id_ok(id)) {
+        *pstatus = send_error(r, HTTP_BAD_REQUEST, "malformed DeviceID");
+        return NULL;
+    }
+    if (wm_store_device_get(st, id, &dev, r->pool)) {
+        *pstatus = send_error(r, HTTP_INTERNAL_SERVER_ERROR,
+                              "the database is unavailable");
+        return NULL;
+    }
+    if (!dev) {
+        *pstatus = send_error(r, HTTP_NOT_FOUND, "no such device");
+        return NULL;
+    }
+    if (need_enrolled && strcmp(dev->state, "enrolled")) {
+        *pstatus = send_error(r, HTTP_CONFLICT, "the device is unenrolled");
+        return NULL;
+    }
+    return dev;
+}
+
+static int post_operation(request_rec *r, const wm_srv_conf_t *sc,
+                          wm_store_t *st, const char *id)
+{
+    const char *type, *err = NULL;
+    wm_device_t *dev;
+    apr_int64_t op;
+    json_t *body;
+    int status;
+
+    if (!(body = read_json(r, sc, &status))) {
+        return status;
+    }
+    type = json_string_value(json_object_get(body, "type"));
+    if (!json_is_object(body) || !type) {
+        return send_error(r, HTTP_BAD_REQUEST,
+                          "the body must be {\"type\": \"...\"}");
+    }
+    if (!(dev = device_for(r, st, id, 1, &status))) {
+        return status;
+    }
+    if ((status = queue(r, sc, st, dev, type, body, &op, &err)) != OK) {
+        return send_error(r, status, err);
+    }
+    return queued_json(r, HTTP_CREATED, op);
+}
+
+static int batch(request_rec *r, const wm_srv_conf_t *sc, wm_store_t *st,
+                 const char *type)
+{
+    json_t *body, *ops, *unknown, *v;
+    const char *err = NULL;
+    size_t i;
+    int status;
+
+    if (!(body = read_json(r, sc, &status))) {
+        return status;
+    }
+    if (!json_is_array(body) || json_array_size(body) == 0 ||
+        json_array_size(body) > BATCH_MAX) {
+        return send_error(r, HTTP_BAD_REQUEST,
+                          "the body must be a JSON array of 1 to 1000 "
+                          "DeviceIDs");
+    }
+    json_array_foreach(body, i, v)
+    {
+        if (!json_is_string(v)) {
+            return send_error(r, HTTP_BAD_REQUEST,
+                              "every DeviceID must be a string");
+        }
+    }
+    ops = owned(r, json_array());
+    unknown = owned(r, json_array());
+    if (wm_store_begin(st, r->pool)) {
+        return send_error(r, HTTP_INTERNAL_SERVER_ERROR,
+                          "the database is unavailable");
+    }
+    json_array_foreach(body, i, v)
+    {
+        const char *id = json_string_value(v);
+        wm_device_t *dev = NULL;
+        apr_int64_t op;
+
+        if (!wm_wstep_device_id_ok(id) ||
+            wm_store_device_get(st, id, &dev, r->pool) || !dev ||
+            strcmp(dev->state, "enrolled")) {
+            json_array_append_new(unknown, json_string(id));
+            continue;
+        }
+        if ((status = queue(r, sc, st, dev, type, NULL, &op, &err)) != OK) {
+            wm_store_rollback(st, r->pool);
+            return send_error(r, status, err);
+        }
+        json_array_append_new(
+            ops, json_pack("{s:s,s:s}", "device", id, "id",
+                           apr_psprintf(r->pool, "%" APR_INT64_T_FMT, op)));
+    }
+    if (wm_store_commit(st, r->pool)) {
+        return send_error(r, HTTP_INTERNAL_SERVER_ERROR,
+                          "the operations could not be stored");
+    }
+    return send_json(r, HTTP_CREATED,
+                     owned(r, json_pack("{s:O,s:O}", "operations", ops,
+                                        "unknown", unknown)));
+}
+
+/* ------------------------------------------------------------ reads */
+
+static int list_devices(request_rec *r, wm_store_t *st)
+{
+    apr_array_header_t *devs;
+    json_t *list;
+    int limit, i;
+    const char *next = NULL;
+
+    if (!limit_arg(r, &limit)) {
+        return send_error(r, HTTP_BAD_REQUEST, "limit must be 1 to 500");
+    }
+    if (wm_store_device_list(st, arg(r, "after"), limit, &devs, r->pool)) {
+        return send_error(r, HTTP_INTERNAL_SERVER_ERROR,
+                          "the database is unavailable");
+    }
+    list = owned(r, json_array());
+    for (i = 0; i < devs->nelts; i++) {
+        json_array_append_new(
+            list, device_json(APR_ARRAY_IDX(devs, i, wm_device_t *), r->pool));
+    }
+    if (devs->nelts == limit) {
+        next = APR_ARRAY_IDX(devs, devs->nelts - 1, wm_device_t *)->device_id;
+    }
+    return send_json(r, HTTP_OK,
+                     owned(r, json_pack("{s:O,s:o}", "devices", list, "next",
+                                        str_or_null(next))));
+}
+
+static int get_device(request_rec *r, wm_store_t *st, const char *id)
+{
+    apr_array_header_t *inv;
+    wm_device_t *dev;
+    json_t *j, *invj;
+    int status, i;
+
+    if (!(dev = device_for(r, st, id, 0, &status))) {
+        return status;
+    }
+    if (wm_store_inventory_list(st, id, &inv, r->pool)) {
+        return send_error(r, HTTP_INTERNAL_SERVER_ERROR,
+                          "the database is unavailable");
+    }
+    j = owned(r, device_json(dev, r->pool));
+    invj = json_object();
+    for (i = 0; i < inv->nelts; i++) {
+        const wm_kv_t *kv = &APR_ARRAY_IDX(inv, i, wm_kv_t);
+        json_object_set_new(invj, kv->key, str_or_null(kv->value));
+    }
+    json_object_set_new(j, "inventory", invj);
+    return send_json(r, HTTP_OK, j);
+}
+
+static int list_operations(request_rec *r, wm_store_t *st, const char *id)
+{
+    apr_array_header_t *ops;
+    const char *before = arg(r, "before");
+    json_t *list;
+    int limit, status, i;
+
+    if (!limit_arg(r, &limit)) {
+        return send_error(r, HTTP_BAD_REQUEST, "limit must be 1 to 500");
+    }
+    if (!device_for(r, st, id, 0, &status)) {
+        return status;
+    }
+    if (wm_store_op_list(st, id, before ? apr_atoi64(before) : 0, limit, &ops,
+                         r->pool)) {
+        return send_error(r, HTTP_INTERNAL_SERVER_ERROR,
+                          "the database is unavailable");
+    }
+    list = owned(r, json_array());
+    for (i = 0; i < ops->nelts; i++) {
+        json_array_append_new(
+            list, op_json(APR_ARRAY_IDX(ops, i, wm_op_t *), NULL, r->pool));
+    }
+    return send_json(
+        r, HTTP_OK,
+        owned(r,
+              json_pack(
+                  "{s:O,s:o}", "operations", list, "next",
+                  ops->nelts == limit
+                      ? json_string(apr_psprintf(
+                            r->pool, "%" APR_INT64_T_FMT,
+                            APR_ARRAY_IDX(ops, ops->nelts - 1, wm_op_t *)->id))
+                      : json_null())));
+}
+
+static int get_operation(request_rec *r, wm_store_t *st, const char *id)
+{
+    apr_array_header_t *results;
+    apr_int64_t n;
+    wm_op_t *op;
+    int idx;
+
+    if (!wm_ops_cmdref(id, &n, &idx) || strchr(id, '.')) {
+        return send_error(r, HTTP_BAD_REQUEST, "malformed operation id");
+    }
+    if (wm_store_op_get(st, n, &op, r->pool) ||
+        (op && wm_store_results(st, n, &results, r->pool))) {
+        return send_error(r, HTTP_INTERNAL_SERVER_ERROR,
+                          "the database is unavailable");
+    }
+    if (!op) {
+        return send_error(r, HTTP_NOT_FOUND, "no such operation");
+    }
+    return send_json(r, HTTP_OK, owned(r, op_json(op, results, r->pool)));
+}
+
+/* ---------------------------------------------------------- dispatch */
+
+int wm_ep_admin(request_rec *r, const wm_srv_conf_t *sc,
+                const wm_route_t *route)
+{
+    const char *api = wm_conf_api_prefix(sc);
+    const char *rest = r->uri + strlen(api) + strlen("/admin");
+    int m = r->method_number, changes = m != M_GET, i;
+    const char *ctype = apr_table_get(r->headers_in, "Content-Type");
+    char *path, *seg[4], *state = NULL;
+    int nseg = 0;
+    wm_store_t *st;
+
+    (void)route;
+    if (!r->user) {
+        return send_error(r, HTTP_FORBIDDEN,
+                          "the admin API needs httpd authentication (see "
+                          "conf/winmdm.conf)");
+    }
+    if (changes) {
+        if (!ctype || strncasecmp(ctype, "application/json", 16) ||
+            (ctype[16] && ctype[16] != ';' && ctype[16] != ' ')) {
+            return send_error(r, HTTP_UNSUPPORTED_MEDIA_TYPE,
+                              "requests that change state must be "
+                              "Content-Type: application/json");
+        }
+        if (!origin_ok(r)) {
+            return send_error(r, HTTP_FORBIDDEN,
+                              "cross-origin requests are refused");
+        }
+    }
+    path = apr_pstrdup(r->pool, rest);
+    for (char *s = apr_strtok(path, "/", &state); s && nseg < 4;
+         s = apr_strtok(NULL, "/", &state)) {
+        seg[nseg++] = s;
+    }
+    if (apr_strtok(NULL, "/", &state)) {
+        return send_error(r, HTTP_NOT_FOUND, "no such admin resource");
+    }
+    if (wm_dbd_store(r, &st) != APR_SUCCESS) {
+        return send_error(r, HTTP_INTERNAL_SERVER_ERROR,
+                          "the database is unavailable");
+    }
+
+    if (nseg >= 1 && !strcmp(seg[0], "devices")) {
+        if (nseg == 1 && m == M_GET) {
+            return list_devices(r, st);
+        }
+        if (nseg == 2 && m == M_POST) {
+            for (i = 0; i < (int)(sizeof(batches) / sizeof(batches[0])); i++) {
+                if (!strcmp(seg[1], batches[i].name)) {
+                    return batch(r, sc, st, batches[i].type);
+                }
+            }
+        }
+        if (nseg == 2 && m == M_GET) {
+            return get_device(r, st, seg[1]);
+        }
+        if (nseg == 2 && m == M_DELETE) {
+            /* Unenrollment is an operation: the device is unenrolled when
+             * it acknowledges or sends Alert 1226. */
+            const char *err = NULL;
+            wm_device_t *dev;
+            apr_int64_t op;
+            int status;
+            if (!(dev = device_for(r, st, seg[1], 1, &status))) {
+                return status;
+            }
+            if ((status = queue(r, sc, st, dev, "DISENROLL", NULL, &op,
+                                &err)) != OK) {
+                return send_error(r, status, err);
+            }
+            return queued_json(r, HTTP_ACCEPTED, op);
+        }
+        if (nseg == 3 && !strcmp(seg[2], "operations")) {
+            if (m == M_GET) {
+                return list_operations(r, st, seg[1]);
+            }
+            if (m == M_POST) {
+                return post_operation(r, sc, st, seg[1]);
+            }
+        }
+    }
+    else if (nseg == 2 && !strcmp(seg[0], "operations") && m == M_GET) {
+        return get_operation(r, st, seg[1]);
+    }
+    return send_error(r, nseg ? HTTP_METHOD_NOT_ALLOWED : HTTP_NOT_FOUND,
+                      "no such admin resource or method");
+}

@@ -1,0 +1,380 @@
+/* Licensed under the Apache License, Version 2.0 (the "License"); you may not
+ * use this file except in compliance with the License. You may obtain a copy
+ * of the License at http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+ * WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ */
+
+/* The operation catalog and CmdID placeholders (see wm_ops.h). Raw SyncML
+ * from administrators is checked by the SyncML parser, then its CmdIDs are
+ * replaced in the DOM, so everything else in it goes out as written. */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_lib.h>
+#include <apr_strings.h>
+#include <libxml/tree.h>
+
+#include "wm_ops.h"
+#include "wm_store.h"
+#include "wm_syncml.h"
+#include "wm_xml.h"
+
+const char *const wm_ops_types[] = {
+    "DEVICE_INFO", "LOCK",      "LOCK_RESET", "WIPE",   "REBOOT", "RING",
+    "LOCATION",    "DISENROLL", "POLICY",     "SYNCML", NULL};
+
+#define META(fmt)                                                              \
+    "<Meta><Format xmlns=\"" WM_NS_METINF "\">" fmt "</Format></Meta>"
+
+/* The inventory a DEVICE_INFO reads: nodes every Windows 10/11 desktop has
+ * (DevInfo and DevDetail CSPs), so a missing node does not fail it. */
+static const char *const device_info_nodes[] = {
+    "./DevInfo/DevId",
+    "./DevInfo/Man",
+    "./DevInfo/Mod",
+    "./DevInfo/DmV",
+    "./DevInfo/Lang",
+    "./DevDetail/SwV",
+    "./DevDetail/OEM",
+    "./DevDetail/FwV",
+    "./DevDetail/HwV",
+    "./DevDetail/DevTyp",
+    "./DevDetail/Ext/Microsoft/OSPlatform",
+    "./DevDetail/Ext/Microsoft/DeviceName",
+    "./DevDetail/Ext/Microsoft/ProcessorArchitecture",
+    "./DevDetail/Ext/Microsoft/TotalRAM",
+    "./DevDetail/Ext/Microsoft/TotalStorage",
+    NULL};
+
+/* RemoteFind (Windows 10 Mobile; desktops answer 404 and the operation
+ * fails, which the API documents). */
+static const char *const location_nodes[] = {
+    "./Vendor/MSFT/RemoteFind/Location/Latitude",
+    "./Vendor/MSFT/RemoteFind/Location/Longitude",
+    "./Vendor/MSFT/RemoteFind/Location/Accuracy", NULL};
+
+static const char *target(const char *uri, apr_pool_t *p)
+{
+    return apr_pstrcat(p, "<Target><LocURI>", wm_xml_escape(uri, p),
+                       "</LocURI></Target>", NULL);
+}
+
+static const char *get_of(const char *const *nodes, apr_pool_t *p)
+{
+    apr_array_header_t *parts = apr_array_make(p, 20, sizeof(const char *));
+    int i;
+
+    APR_ARRAY_PUSH(parts, const char *) = "<Get><CmdID>#1</CmdID>";
+    for (i = 0; nodes[i]; i++) {
+        APR_ARRAY_PUSH(parts, const char *) =
+            apr_pstrcat(p, "<Item>", target(nodes[i], p), "</Item>", NULL);
+    }
+    APR_ARRAY_PUSH(parts, const char *) = "</Get>";
+    return apr_array_pstrcat(p, parts, 0);
+}
+
+/* An Exec of one node; format "null" for nodes that take no value. */
+static const char *exec_of(const char *uri, const char *format,
+                           const char *data, apr_pool_t *p)
+{
+    return apr_pstrcat(p, "<Exec><CmdID>#1</CmdID><Item>", target(uri, p),
+                       "<Meta><Format xmlns=\"" WM_NS_METINF "\">", format,
+                       "</Format></Meta><Data>", wm_xml_escape(data, p),
+                       "</Data></Item></Exec>", NULL);
+}
+
+/* A Policy CSP path relative to ./Device/Vendor/MSFT/Policy/Config/:
+ * "Area/Policy", letters, digits and '_' only. */
+static int policy_path_ok(const char *path)
+{
+    const char *slash = strchr(path, '/'), *c;
+    if (!slash || slash == path || !slash[1] || strchr(slash + 1, '/')) {
+        return 0;
+    }
+    for (c = path; *c; c++) {
+        if (!apr_isalnum(*c) && *c != '_' && *c != '/') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int is_integer(const char *v)
+{
+    const char *c = v;
+    if (*c == '-') {
+        c++;
+    }
+    if (!*c || strlen(c) > 10) {
+        return 0;
+    }
+    for (; *c; c++) {
+        if (!apr_isdigit(*c)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* An Atomic of Replaces, one per setting: all applied or none (MS-MDM
+ * 2.2.7.1). Integers go as Format int, the rest as chr. */
+static apr_status_t policy_of(const apr_array_header_t *settings,
+                              const char **pbody, int *pcount,
+                              const char **perr, apr_pool_t *p)
+{
+    apr_array_header_t *parts;
+    int i;
+
+    if (!settings || settings->nelts == 0) {
+        *perr = "POLICY needs at least one setting";
+        return APR_EINVAL;
+    }
+    parts = apr_array_make(p, settings->nelts + 2, sizeof(const char *));
+    APR_ARRAY_PUSH(parts, const char *) = "<Atomic><CmdID>#1</CmdID>";
+    for (i = 0; i < settings->nelts; i++) {
+        const wm_kv_t *kv = &APR_ARRAY_IDX(settings, i, wm_kv_t);
+        int num;
+        if (!kv->key || !policy_path_ok(kv->key) || !kv->value) {
+            *perr = apr_psprintf(p,
+                                 "'%s' is not a Policy CSP setting such "
+                                 "as DeviceLock/MinDevicePasswordLength",
+                                 kv->key ? kv->key : "");
+            return APR_EINVAL;
+        }
+        num = is_integer(kv->value);
+        APR_ARRAY_PUSH(parts, const char *) = apr_psprintf(
+            p,
+            "<Replace><CmdID>#%d</CmdID><Item>%s<Meta><Format "
+            "xmlns=\"" WM_NS_METINF "\">%s</Format></Meta><Data>%s</Data>"
+            "</Item></Replace>",
+            i + 2,
+            target(apr_pstrcat(p, "./Device/Vendor/MSFT/Policy/Config/",
+                               kv->key, NULL),
+                   p),
+            num ? "int" : "chr", wm_xml_escape(kv->value, p));
+    }
+    APR_ARRAY_PUSH(parts, const char *) = "</Atomic>";
+    *pbody = apr_array_pstrcat(p, parts, 0);
+    *pcount = 1;
+    return APR_SUCCESS;
+}
+
+/* Gives cmd the placeholder CmdID "#n", adding the element when the
+ * administrator left it out. */
+static void set_placeholder(xmlNodePtr cmd, int n, apr_pool_t *p)
+{
+    xmlNodePtr id = wm_xml_child(cmd, NULL, "CmdID");
+    if (!id) {
+        id = xmlNewDocNode(cmd->doc, cmd->ns, (const xmlChar *)"CmdID", NULL);
+        if (cmd->children) {
+            xmlAddPrevSibling(cmd->children, id);
+        }
+        else {
+            xmlAddChild(cmd, id);
+        }
+    }
+    xmlNodeSetContent(id, (const xmlChar *)apr_psprintf(p, "#%d", n));
+}
+
+static int is_command(const xmlNode *c)
+{
+    return c->type == XML_ELEMENT_NODE && !wm_xml_is(c, NULL, "CmdID") &&
+           !wm_xml_is(c, NULL, "Meta") && !wm_xml_is(c, NULL, "Item");
+}
+
+/* Numbers the commands nested in Atomic and Sequence, after the top
+ * level, in document order. */
+static void number_nested(xmlNodePtr parent, int *next, apr_pool_t *p)
+{
+    xmlNodePtr c, k;
+    for (c = parent->children; c; c = c->next) {
+        if (wm_xml_is(c, NULL, "Atomic") || wm_xml_is(c, NULL, "Sequence")) {
+            for (k = c->children; k; k = k->next) {
+                if (is_command(k)) {
+                    set_placeholder(k, (*next)++, p);
+                }
+            }
+            number_nested(c, next, p);
+        }
+    }
+}
+
+static apr_status_t syncml_of(const char *xml, apr_size_t max,
+                              const char **pbody, int *pcount,
+                              const char **perr, apr_pool_t *p)
+{
+    wm_xml_limits_t lim = {0, WM_SYNCML_MAX_DEPTH, 0};
+    apr_array_header_t *cmds;
+    xmlDocPtr doc;
+    xmlNodePtr root, c;
+    xmlBufferPtr buf;
+    const char *wrapped;
+    int next = 1;
+    apr_status_t rv;
+
+    if (!xml || !*xml) {
+        *perr = "SYNCML needs the commands to send";
+        return APR_EINVAL;
+    }
+    if (strlen(xml) > max) {
+        *perr = "the SyncML commands are too large";
+        return APR_EINVAL;
+    }
+    if ((rv = wm_syncml_parse_commands(&cmds, xml, max, perr, p))) {
+        return APR_EINVAL;
+    }
+    wrapped = apr_pstrcat(p, "<SyncBody>", xml, "</SyncBody>", NULL);
+    lim.max_size = strlen(wrapped);
+    if ((rv = wm_xml_parse(&doc, wrapped, strlen(wrapped), &lim, perr, p))) {
+        return APR_EINVAL;
+    }
+    root = xmlDocGetRootElement(doc);
+    /* top level first */
+    for (c = root->children; c; c = c->next) {
+        if (c->type == XML_ELEMENT_NODE) {
+            set_placeholder(c, next++, p);
+        }
+    }
+    *pcount = next - 1;
+    number_nested(root, &next, p);
+    buf = xmlBufferCreate();
+    if (!buf) {
+        return APR_ENOMEM;
+    }
+    for (c = root->children; c; c = c->next) {
+        if (c->type == XML_ELEMENT_NODE) {
+            xmlNodeDump(buf, doc, c, 0, 0);
+        }
+    }
+    *pbody = apr_pstrmemdup(p, (const char *)xmlBufferContent(buf),
+                            (apr_size_t)xmlBufferLength(buf));
+    xmlBufferFree(buf);
+    return APR_SUCCESS;
+}
+
+apr_status_t wm_ops_build(const char *type, const wm_op_params_t *params,
+                          apr_size_t max, const char **pbody, int *pcount,
+                          const char **perr, apr_pool_t *p)
+{
+    *pbody = NULL;
+    *pcount = 1;
+    if (!strcmp(type, "DEVICE_INFO")) {
+        *pbody = get_of(device_info_nodes, p);
+    }
+    else if (!strcmp(type, "LOCATION")) {
+        *pbody = get_of(location_nodes, p);
+    }
+    else if (!strcmp(type, "LOCK")) {
+        *pbody = exec_of("./Vendor/MSFT/RemoteLock/Lock", "null", "", p);
+    }
+    else if (!strcmp(type, "LOCK_RESET")) {
+        *pbody =
+            exec_of("./Vendor/MSFT/RemoteLock/LockAndResetPIN", "null", "", p);
+    }
+    else if (!strcmp(type, "RING")) {
+        *pbody = exec_of("./Vendor/MSFT/RemoteRing/Ring", "null", "", p);
+    }
+    else if (!strcmp(type, "WIPE")) {
+        /* "Reset this PC, remove everything" (RemoteWipe CSP). */
+        *pbody =
+            exec_of("./Device/Vendor/MSFT/RemoteWipe/doWipe", "chr", "", p);
+    }
+    else if (!strcmp(type, "REBOOT")) {
+        *pbody =
+            exec_of("./Device/Vendor/MSFT/Reboot/RebootNow", "null", "", p);
+    }
+    else if (!strcmp(type, "DISENROLL")) {
+        /* DMClient CSP: Exec Provider/<ID>/Unenroll with the ID as data. */
+        *pbody = exec_of(apr_pstrcat(p, "./Vendor/MSFT/DMClient/Provider/",
+                                     params->provider_id, "/Unenroll", NULL),
+                         "chr", params->provider_id, p);
+    }
+    else if (!strcmp(type, "POLL")) {
+        const char *base = apr_pstrcat(p, "./Vendor/MSFT/DMClient/Provider/",
+                                       params->provider_id, "/Poll/", NULL);
+        *pbody = apr_psprintf(
+            p,
+            "<Replace><CmdID>#1</CmdID><Item>%s" META(
+                "int") "<Data>%d</Data></Item><Item>%s" META("int") "<Data>0</Data></Item></Replace>",
+            target(apr_pstrcat(p, base, "IntervalForFirstSetOfRetries", NULL),
+                   p),
+            params->poll_minutes,
+            target(apr_pstrcat(p, base, "NumberOfFirstRetries", NULL), p));
+    }
+    else if (!strcmp(type, "POLICY")) {
+        return policy_of(params->settings, pbody, pcount, perr, p);
+    }
+    else if (!strcmp(type, "SYNCML")) {
+        return syncml_of(params->syncml, max, pbody, pcount, perr, p);
+    }
+    else {
+        *perr = apr_psprintf(p, "unknown operation type '%s'", type);
+        return APR_ENOTIMPL;
+    }
+    return APR_SUCCESS;
+}
+
+const char *wm_ops_render(const char *body, apr_int64_t op_id, apr_pool_t *p)
+{
+    static const char open[] = "<CmdID>#";
+    apr_array_header_t *parts = apr_array_make(p, 8, sizeof(const char *));
+    const char *s = body, *hit;
+    int single = !strstr(body, "<CmdID>#2<");
+
+    while ((hit = strstr(s, open))) {
+        const char *num = hit + sizeof(open) - 1, *end = num;
+        while (apr_isdigit(*end)) {
+            end++;
+        }
+        APR_ARRAY_PUSH(parts, const char *) =
+            apr_pstrmemdup(p, s, (apr_size_t)(hit - s));
+        APR_ARRAY_PUSH(parts, const char *) =
+            single ? apr_psprintf(p, "<CmdID>%" APR_INT64_T_FMT, op_id)
+                   : apr_psprintf(p, "<CmdID>%" APR_INT64_T_FMT ".%.*s", op_id,
+                                  (int)(end - num), num);
+        s = end;
+    }
+    APR_ARRAY_PUSH(parts, const char *) = s;
+    return apr_array_pstrcat(p, parts, 0);
+}
+
+int wm_ops_cmdref(const char *cmd_ref, apr_int64_t *pid, int *pindex)
+{
+    const char *c = cmd_ref;
+    apr_int64_t id = 0;
+    int idx = 0;
+
+    if (!c || !apr_isdigit(*c)) {
+        return 0;
+    }
+    for (; apr_isdigit(*c); c++) {
+        if (id > APR_INT64_MAX / 10 - 10) {
+            return 0;
+        }
+        id = id * 10 + (*c - '0');
+    }
+    if (*c == '.') {
+        for (c++; apr_isdigit(*c); c++) {
+            if (idx > 100000) {
+                return 0;
+            }
+            idx = idx * 10 + (*c - '0');
+        }
+        if (idx == 0) {
+            return 0;
+        }
+    }
+    else {
+        idx = 1;
+    }
+    if (*c || id <= 0) {
+        return 0;
+    }
+    *pid = id;
+    *pindex = idx;
+    return 1;
+}

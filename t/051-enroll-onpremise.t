@@ -1,0 +1,72 @@
+# OnPremise enrollment on the TLS virtual host (spec/enrollment.md
+# sections 4 and 5): the device sends the user's password in a
+# wsse:UsernameToken with GetPolicies and RequestSecurityToken. Emulated
+# devices enroll through the device-facing paths and the MDM endpoint
+# paths; then the real Windows 10 captures are sent byte for byte, as
+# the device sent them (their user demio has no domain part).
+use strict;
+use warnings FATAL => 'all';
+
+use FindBin;
+use lib "$FindBin::Bin/lib";
+
+use Apache::Test;
+use Apache::TestUtil qw(t_cmp);
+
+use WinMDMTest qw(:all);
+use WinMDMDevice ();
+
+# [label, new() options]
+my @DEVICES = (
+    ['OnPremise Windows 10, device paths, Full',
+     {os => '10', path_family => 'device'}],
+    ['OnPremise Windows 10, MDM paths with services/, Device',
+     {os => '10', path_family => 'api', services => 1,
+      enrollment_type => 'Device',
+      user => 'other@example.test', password => 'other-password'}],
+    ['OnPremise Windows 8.1, MDM paths without services/, Full',
+     {os => '8.1', path_family => 'api', services => 0}],
+);
+
+my $count = @DEVICES * (2 + WinMDMDevice::XCEP_CHECKS
+                        + WinMDMDevice::ENROLL_CHECKS)
+          + WinMDMDevice::XCEP_CHECKS + WinMDMDevice::ENROLL_CHECKS;
+die "plan says 182 tests, the lists make $count\n" unless $count == 182;
+
+plan tests => 182, need_module('dbd', 'ssl');
+
+for my $d (@DEVICES) {
+    my($label, $opts) = @$d;
+    my $dev = WinMDMDevice->new(server => 'winmdm_tls', %$opts);
+    my $res = $dev->discover;
+    ok t_cmp($res->code, 200, "$label: discovery status");
+    ok t_cmp($dev->auth_policy, 'OnPremise', "$label: AuthPolicy");
+    $dev->get_policies;
+    ok t_cmp($_->[0], $_->[1], $_->[2]) for $dev->policy_checks("$label: GetPolicies");
+    $dev->enroll;
+    ok t_cmp($_->[0], $_->[1], $_->[2]) for $dev->enrollment_checks("$label: enrollment");
+}
+
+# --- the real captures -------------------------------------------------------
+# The Windows 10 21H1 device's own requests: a UsernameToken for demio,
+# a CSR signed with SHA-1 under the OIW OID whose CN holds '!' and a NUL
+# byte, MAC six times, no RequestVersion. Sent as they are, to the paths
+# discovery gives a Windows 10 device.
+
+my $capture = WinMDMDevice->new(
+    server          => 'winmdm_tls',
+    os              => '10',
+    path_family     => 'device',
+    device_id       => 'B5B954E81FBCB94EB79BD08BE625F4EE',
+    enrollment_type => 'Full',
+    user            => 'demio',
+    password        => 'demo',
+);
+
+$capture->get_policies(
+    body => fixture('xcep_getpolicies_request_win10_19043_usernametoken.xml'));
+ok t_cmp($_->[0], $_->[1], $_->[2]) for $capture->policy_checks('capture: GetPolicies');
+
+$capture->enroll(
+    body => fixture('wstep_rst_request_win10_19043_usernametoken.xml'));
+ok t_cmp($_->[0], $_->[1], $_->[2]) for $capture->enrollment_checks('capture: enrollment');
