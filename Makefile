@@ -29,8 +29,14 @@ all: .libs/mod_winmdm.so
 
 # mod_winmdm.c comes first: apxs names the .so after it. Only the module
 # struct is exported.
-.libs/mod_winmdm.so: mod_winmdm.c $(CORE_SRC) $(GLUE_SRC) $(HEADERS)
-	$(APXS) -c -n winmdm -I include $(XML_CFLAGS) \
+# The web console is one HTML file, compiled into the module as a string.
+src/console_html.inc: console/console.html scripts/embed.pl
+	perl scripts/embed.pl wm_console_html console/console.html > $@.tmp
+	mv $@.tmp $@
+
+.libs/mod_winmdm.so: mod_winmdm.c $(CORE_SRC) $(GLUE_SRC) $(HEADERS) \
+    src/console_html.inc
+	$(APXS) -c -n winmdm -I include -I src $(XML_CFLAGS) \
 	    $(foreach f,$(WARN),-Wc,$(f)) \
 	    -Wl,"-export-symbols-regex winmdm_module" \
 	    $(XML_LIBS) $(SSL_LIBS) $(JSON_LIBS) \
@@ -44,7 +50,7 @@ deps:
 
 # Unit tests of the core: check, a pool per test, TAP output.
 t/unit/run_unit: $(UNIT_SRC) t/unit/unit.h $(CORE_SRC) $(HEADERS)
-	$(CC) $(WARN) -g -O1 $(APR_CFLAGS) $(APR_INC) $(XML_CFLAGS) -I include \
+	$(CC) $(WARN) -g -O1 $(APR_CFLAGS) $(APR_INC) $(XML_CFLAGS) -I include -I src \
 	    -I t/unit -o $@ $(UNIT_SRC) $(CORE_SRC) \
 	    $(APR_LIBS) $(XML_LIBS) $(SSL_LIBS) \
 	    $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
@@ -68,4 +74,4 @@ format:
 
 clean:
 	rm -rf *.o *.lo *.slo *.la .libs src/*.o src/*.lo src/*.slo src/.libs \
-	    t/unit/run_unit t/logs t/state
+	    t/unit/run_unit t/logs t/state src/console_html.inc

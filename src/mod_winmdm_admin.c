@@ -36,6 +36,8 @@
 #include "mod_winmdm_private.h"
 #include "mod_winmdm_routes.h"
 
+#include "console_html.inc"
+
 #define LIST_DEFAULT 50
 #define LIST_MAX 500
 #define BATCH_MAX 1000
@@ -268,6 +270,12 @@ static int queue(request_rec *r, const wm_srv_conf_t *sc, wm_store_t *st,
     if (body && !strcmp(type, "SYNCML")) {
         json_t *x = json_object_get(body, "syncml");
         params.syncml = json_is_string(x) ? json_string_value(x) : NULL;
+    }
+    if (body && !strcmp(type, "APP_INSTALL")) {
+        params.product_id = json_string_value(json_object_get(body, "product_id"));
+        params.version = json_string_value(json_object_get(body, "version"));
+        params.url = json_string_value(json_object_get(body, "url"));
+        params.sha256 = json_string_value(json_object_get(body, "sha256"));
     }
     if (body && !strcmp(type, "POLICY")) {
         json_t *set = json_object_get(body, "settings"), *v;
@@ -579,6 +587,20 @@ int wm_ep_admin(request_rec *r, const wm_srv_conf_t *sc,
                           "the database is unavailable");
     }
 
+    if ((nseg == 0 || (nseg == 1 && !strcmp(seg[0], "console")))
+        && m == M_GET) {
+        /* The web console: one page calling this API from the same origin
+         * with the same credentials. Its script and style are inline, so
+         * the policy allows nothing from elsewhere. */
+        apr_table_setn(r->headers_out, "Content-Security-Policy",
+                       "default-src 'none'; script-src 'unsafe-inline'; "
+                       "style-src 'unsafe-inline'; connect-src 'self'; "
+                       "img-src 'self' data:; form-action 'none'; "
+                       "frame-ancestors 'none'; base-uri 'none'");
+        apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
+        return wm_io_send(r, HTTP_OK, "text/html; charset=utf-8",
+                          wm_console_html, sizeof(wm_console_html) - 1);
+    }
     if (nseg >= 1 && !strcmp(seg[0], "devices")) {
         if (nseg == 1 && m == M_GET) {
             return list_devices(r, st);

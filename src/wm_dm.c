@@ -219,6 +219,8 @@ static apr_status_t on_status(dm_t *dm, const wm_sml_cmd_t *c)
         return wm_store_op_update(dm->st, op->id, "done", code, NULL, dm->now,
                                   dm->p);
     }
+    /* Still sent: awaiting more statuses, or (all accepted, left "") the
+     * final result. */
     return wm_store_op_update(dm->st, op->id, "sent", code, left, 0, dm->p);
 }
 
@@ -408,11 +410,14 @@ static apr_status_t send_ops(dm_t *dm)
 
     if (dm->dev->poll_interval != dm->conf->poll_interval) {
         /* WinMDMPollInterval changed: tell the device (DMClient CSP). */
-        wm_op_params_t params = {dm->conf->provider_id, dm->conf->poll_interval,
-                                 NULL, NULL};
+        wm_op_params_t params;
         const char *body, *err;
         apr_int64_t id;
         int count;
+
+        memset(&params, 0, sizeof(params));
+        params.provider_id = dm->conf->provider_id;
+        params.poll_minutes = dm->conf->poll_interval;
 
         if ((rv = wm_ops_build("POLL", &params, 0, &body, &count, &err,
                                dm->p)) ||

@@ -25,7 +25,8 @@
 
 const char *const wm_ops_types[] = {
     "DEVICE_INFO", "LOCK",      "LOCK_RESET", "WIPE",   "REBOOT", "RING",
-    "LOCATION",    "DISENROLL", "POLICY",     "SYNCML", NULL};
+    "LOCATION",    "DISENROLL", "POLICY",     "SYNCML", "APP_INSTALL",
+    NULL};
 
 #define META(fmt)                                                              \
     "<Meta><Format xmlns=\"" WM_NS_METINF "\">" fmt "</Format></Meta>"
@@ -160,6 +161,83 @@ static apr_status_t policy_of(const apr_array_header_t *settings,
     APR_ARRAY_PUSH(parts, const char *) = "</Atomic>";
     *pbody = apr_array_pstrcat(p, parts, 0);
     *pcount = 1;
+    return APR_SUCCESS;
+}
+
+static int all_of(const char *s, const char *set, size_t min, size_t max)
+{
+    size_t n = strlen(s);
+    return n >= min && n <= max && strspn(s, set) == n;
+}
+
+/* "{8-4-4-4-12}" hex, the form of an MSI ProductCode. */
+static int guid_ok(const char *g)
+{
+    static const int dash[] = {9, 14, 19, 24};
+    int i;
+    if (strlen(g) != 38 || g[0] != '{' || g[37] != '}') {
+        return 0;
+    }
+    for (i = 1; i < 37; i++) {
+        int is_dash = i == dash[0] || i == dash[1] || i == dash[2]
+                      || i == dash[3];
+        if (is_dash ? g[i] != '-' : !apr_isxdigit(g[i])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* An MSI install (EnterpriseDesktopAppManagement CSP): an Add of the
+ * product's DownloadInstall node, then its Exec with an MsiInstallJob. The
+ * device answers both at once; the install's outcome arrives later in an
+ * Alert 1226 naming the node, which completes the operation. */
+static apr_status_t app_install_of(const wm_op_params_t *a, const char **pbody,
+                                   int *pcount, const char **perr,
+                                   apr_pool_t *p)
+{
+    const char *node, *job;
+
+    if (!a->product_id || !guid_ok(a->product_id)) {
+        *perr = "product_id must be an MSI ProductCode such as "
+                "{12345678-ABCD-1234-ABCD-1234567890AB}";
+        return APR_EINVAL;
+    }
+    if (!a->version || !all_of(a->version, "0123456789.", 1, 32)) {
+        *perr = "version must be digits and dots, e.g. 1.2.3";
+        return APR_EINVAL;
+    }
+    if (!a->url
+        || (strncmp(a->url, "https://", 8) && strncmp(a->url, "http://", 7))
+        || strlen(a->url) > 2048 || strpbrk(a->url, " \t\r\n<>\"")) {
+        *perr = "url must be an http or https URL of the .msi file";
+        return APR_EINVAL;
+    }
+    if (!a->sha256 || !all_of(a->sha256, "0123456789abcdefABCDEF", 64, 64)) {
+        *perr = "sha256 must be the file's SHA-256 as 64 hex digits";
+        return APR_EINVAL;
+    }
+    node = apr_pstrcat(p, "./Device/Vendor/MSFT/EnterpriseDesktopAppManagement"
+                          "/MSI/",
+                       a->product_id, "/DownloadInstall", NULL);
+    job = apr_pstrcat(
+        p, "<MsiInstallJob id=\"", a->product_id, "\"><Product Version=\"",
+        a->version,
+        "\"><Download><ContentURLList><ContentURL>", wm_xml_escape(a->url, p),
+        "</ContentURL></ContentURLList></Download><Validation><FileHash>",
+        a->sha256,
+        "</FileHash></Validation><Enforcement><CommandLine>/quiet"
+        "</CommandLine><TimeOut>10</TimeOut><RetryCount>3</RetryCount>"
+        "<RetryInterval>5</RetryInterval></Enforcement></Product>"
+        "</MsiInstallJob>",
+        NULL);
+    *pbody = apr_pstrcat(
+        p, "<Add><CmdID>#1</CmdID><Item>", target(node, p),
+        "</Item></Add><Exec><CmdID>#2</CmdID><Item>", target(node, p),
+        "<Meta><Format xmlns=\"" WM_NS_METINF "\">xml</Format><Type "
+        "xmlns=\"" WM_NS_METINF "\">text/plain</Type></Meta><Data>",
+        wm_xml_escape(job, p), "</Data></Item></Exec>", NULL);
+    *pcount = 2;
     return APR_SUCCESS;
 }
 
@@ -310,6 +388,9 @@ apr_status_t wm_ops_build(const char *type, const wm_op_params_t *params,
     }
     else if (!strcmp(type, "SYNCML")) {
         return syncml_of(params->syncml, max, pbody, pcount, perr, p);
+    }
+    else if (!strcmp(type, "APP_INSTALL")) {
+        return app_install_of(params, pbody, pcount, perr, p);
     }
     else {
         *perr = apr_psprintf(p, "unknown operation type '%s'", type);

@@ -136,6 +136,16 @@ typedef char
     "cert_not_after, digest_ha1, state, enrolled_at, last_seen, "              \
     "poll_interval"
 
+/* An integer argument. apr_dbd declares a %s argument varchar when it
+ * prepares for PostgreSQL, which then refuses to compare it with a BIGINT
+ * column; %lld declares it bigint. Values are still passed as strings. */
+#define INT_ARG "%lld"
+
+/* A sent operation some of whose commands still await a status (NULL: all
+ * of them). One whose commands were all accepted but that waits for a
+ * final result (APP_INSTALL's Alert 1226) is not sent again. */
+#define UNANSWERED "(cmds_pending IS NULL OR cmds_pending <> '')"
+
 #define OP_COLS                                                                \
     "id, device_id, type, body, state, status, cmd_count, cmds_pending, "      \
     "created, sent, completed, sent_session"
@@ -148,96 +158,97 @@ static const struct {
      "SELECT " DEVICE_COLS " FROM devices WHERE device_id = %s"},
     {"wm_device_insert",
      "INSERT INTO devices (" DEVICE_COLS ") VALUES "
-     "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"},
+     "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, " INT_ARG ", %s, %s, " INT_ARG ", " INT_ARG ", " INT_ARG ")"},
     {"wm_device_update",
      "UPDATE devices SET hw_dev_id = %s, user_name = %s, enroll_type = %s, "
      "device_type = %s, os_edition = %s, os_version = %s, device_name = %s, "
-     "cert_serial = %s, cert_sha1 = %s, cert_not_after = %s, "
-     "digest_ha1 = %s, state = %s, enrolled_at = %s, last_seen = %s, "
-     "poll_interval = %s WHERE device_id = %s"},
+     "cert_serial = %s, cert_sha1 = %s, cert_not_after = " INT_ARG ", "
+     "digest_ha1 = %s, state = %s, enrolled_at = " INT_ARG ", last_seen = " INT_ARG ", "
+     "poll_interval = " INT_ARG " WHERE device_id = %s"},
     {"wm_device_list",
      "SELECT " DEVICE_COLS " FROM devices WHERE device_id > %s "
-     "ORDER BY device_id LIMIT %s"},
+     "ORDER BY device_id LIMIT " INT_ARG},
     {"wm_device_seen",
-     "UPDATE devices SET last_seen = %s WHERE device_id = %s"},
+     "UPDATE devices SET last_seen = " INT_ARG " WHERE device_id = %s"},
     {"wm_device_state", "UPDATE devices SET state = %s WHERE device_id = %s"},
     {"wm_device_poll",
-     "UPDATE devices SET poll_interval = %s WHERE device_id = %s"},
+     "UPDATE devices SET poll_interval = " INT_ARG " WHERE device_id = %s"},
     {"wm_inventory_put",
      "INSERT INTO inventory (device_id, uri, value, updated) "
-     "VALUES (%s, %s, %s, %s) ON CONFLICT (device_id, uri) DO UPDATE SET "
+     "VALUES (%s, %s, %s, " INT_ARG ") ON CONFLICT (device_id, uri) DO UPDATE SET "
      "value = excluded.value, updated = excluded.updated"},
     {"wm_inventory_list",
      "SELECT uri, value FROM inventory WHERE device_id = %s ORDER BY uri"},
     {"wm_token_put",
-     "INSERT INTO tokens (token_hash, user_name, expires) VALUES (%s, %s, %s)"},
+     "INSERT INTO tokens (token_hash, user_name, expires) VALUES (%s, %s, " INT_ARG
+     ")"},
     {"wm_token_get",
-     "SELECT user_name FROM tokens WHERE token_hash = %s AND expires > %s"},
+     "SELECT user_name FROM tokens WHERE token_hash = %s AND expires > " INT_ARG},
     {"wm_token_delete", "DELETE FROM tokens WHERE token_hash = %s"},
-    {"wm_token_purge", "DELETE FROM tokens WHERE expires <= %s"},
+    {"wm_token_purge", "DELETE FROM tokens WHERE expires <= " INT_ARG},
     {"wm_nonce_put",
-     "INSERT INTO nonces (nonce, device_id, expires) VALUES (%s, %s, %s)"},
+     "INSERT INTO nonces (nonce, device_id, expires) VALUES (%s, %s, " INT_ARG ")"},
     {"wm_nonce_list",
      "SELECT nonce, session_id FROM nonces WHERE device_id = %s AND "
-     "expires > %s"},
+     "expires > " INT_ARG},
     /* Binds an unused nonce to the session that used it first. */
     {"wm_nonce_bind",
      "UPDATE nonces SET session_id = %s WHERE nonce = %s AND device_id = %s "
      "AND session_id IS NULL"},
-    {"wm_nonce_purge", "DELETE FROM nonces WHERE expires <= %s"},
+    {"wm_nonce_purge", "DELETE FROM nonces WHERE expires <= " INT_ARG},
     /* operations: the queue, claimed in one statement */
     {"wm_op_add",
      "INSERT INTO operations (device_id, type, body, state, created, "
-     "cmd_count) VALUES (%s, %s, %s, 'pending', %s, %s) RETURNING id"},
+     "cmd_count) VALUES (%s, %s, %s, 'pending', " INT_ARG ", " INT_ARG ") RETURNING id"},
     /* Pending operations, and those sent in another session at least
      * WM_STORE_RESEND_AFTER seconds ago and never answered, in creation
      * order; the outer condition repeats the inner one so that a row
      * another session claimed meanwhile is not taken twice. */
     {"wm_op_claim",
-     "UPDATE operations SET state = 'sent', sent = %s, sent_session = %s, "
+     "UPDATE operations SET state = 'sent', sent = " INT_ARG ", sent_session = %s, "
      "cmds_pending = NULL WHERE id IN (SELECT id FROM operations WHERE "
      "device_id = %s AND (state = 'pending' OR (state = 'sent' AND "
-     "sent_session <> %s AND sent < %s)) ORDER BY id LIMIT %s) AND "
-     "(state = 'pending' OR (state = 'sent' AND sent_session <> %s AND "
-     "sent < %s)) RETURNING id"},
+     "sent_session <> %s AND sent < " INT_ARG " AND " UNANSWERED ")) ORDER BY id "
+     "LIMIT " INT_ARG ") AND (state = 'pending' OR (state = 'sent' AND "
+     "sent_session <> %s AND sent < " INT_ARG " AND " UNANSWERED ")) RETURNING id"},
     {"wm_op_unclaim", "UPDATE operations SET state = 'pending', sent = NULL, "
-                      "sent_session = NULL WHERE id = %s AND state = 'sent'"},
-    {"wm_op_get", "SELECT " OP_COLS " FROM operations WHERE id = %s"},
+                      "sent_session = NULL WHERE id = " INT_ARG " AND state = 'sent'"},
+    {"wm_op_get", "SELECT " OP_COLS " FROM operations WHERE id = " INT_ARG},
     {"wm_op_list",
-     "SELECT " OP_COLS " FROM operations WHERE device_id = %s AND id < %s "
-     "ORDER BY id DESC LIMIT %s"},
+     "SELECT " OP_COLS " FROM operations WHERE device_id = %s AND id < " INT_ARG
+     " ORDER BY id DESC LIMIT " INT_ARG},
     {"wm_op_update",
-     "UPDATE operations SET state = %s, status = %s, cmds_pending = %s, "
-     "completed = %s WHERE id = %s"},
+     "UPDATE operations SET state = %s, status = " INT_ARG ", cmds_pending = %s, "
+     "completed = " INT_ARG " WHERE id = " INT_ARG},
     {"wm_op_find_uri",
      "SELECT id FROM operations WHERE device_id = %s AND state IN ('sent', "
      "'done') AND body LIKE %s ESCAPE '!' ORDER BY id DESC LIMIT 1"},
     {"wm_result_add",
-     "INSERT INTO results (op_id, seq, uri, data) VALUES (%s, (SELECT "
-     "COALESCE(MAX(seq), 0) + 1 FROM results WHERE op_id = %s), %s, %s)"},
+     "INSERT INTO results (op_id, seq, uri, data) VALUES (" INT_ARG ", (SELECT "
+     "COALESCE(MAX(seq), 0) + 1 FROM results WHERE op_id = " INT_ARG "), %s, %s)"},
     {"wm_result_list",
-     "SELECT uri, data FROM results WHERE op_id = %s ORDER BY seq"},
+     "SELECT uri, data FROM results WHERE op_id = " INT_ARG " ORDER BY seq"},
     {"wm_partial_add",
      "INSERT INTO partials (device_id, cmd_ref, seq, uri, data, created) "
      "VALUES (%s, %s, (SELECT COALESCE(MAX(seq), 0) + 1 FROM partials WHERE "
-     "device_id = %s AND cmd_ref = %s), %s, %s, %s)"},
+     "device_id = %s AND cmd_ref = %s), %s, %s, " INT_ARG ")"},
     {"wm_partial_list",
      "SELECT uri, data FROM partials WHERE device_id = %s AND cmd_ref = %s "
      "ORDER BY seq"},
     {"wm_partial_delete",
      "DELETE FROM partials WHERE device_id = %s AND cmd_ref = %s"},
-    {"wm_partial_purge", "DELETE FROM partials WHERE created < %s"},
+    {"wm_partial_purge", "DELETE FROM partials WHERE created < " INT_ARG},
     {"wm_failure_get",
      "SELECT failures, last_failure FROM auth_failures WHERE subject = %s"},
     /* A failure older than the window starts the count again. */
     {"wm_failure_add",
      "INSERT INTO auth_failures (subject, failures, last_failure) "
-     "VALUES (%s, 1, %s) ON CONFLICT (subject) DO UPDATE SET "
-     "failures = CASE WHEN auth_failures.last_failure < %s THEN 1 "
+     "VALUES (%s, 1, " INT_ARG ") ON CONFLICT (subject) DO UPDATE SET "
+     "failures = CASE WHEN auth_failures.last_failure < " INT_ARG " THEN 1 "
      "ELSE auth_failures.failures + 1 END, "
      "last_failure = excluded.last_failure"},
     {"wm_failure_clear", "DELETE FROM auth_failures WHERE subject = %s"},
-    {"wm_failure_purge", "DELETE FROM auth_failures WHERE last_failure < %s"},
+    {"wm_failure_purge", "DELETE FROM auth_failures WHERE last_failure < " INT_ARG},
 };
 
 /* ------------------------------------------------------------- helpers */
@@ -331,8 +342,16 @@ apr_status_t wm_store_run(wm_store_t *st, const char *label, int *pnrows,
 const char *wm_store_entry(wm_store_t *st, apr_dbd_row_t *row, int col,
                            apr_pool_t *p)
 {
-    const char *v = apr_dbd_get_entry(st->driver, row, col);
-    return v ? apr_pstrdup(p, v) : NULL;
+    char *v = NULL;
+
+    /* apr_dbd_get_entry gives "" for a PostgreSQL NULL; datum_get tells
+     * NULL (APR_ENOENT) apart on both drivers. */
+    if (apr_dbd_datum_get(st->driver, row, col, APR_DBD_TYPE_STRING, &v)
+            != APR_SUCCESS
+        || !v) {
+        return NULL;
+    }
+    return apr_pstrdup(p, v);
 }
 
 /* ----------------------------------------------------------- set-up */
