@@ -23,7 +23,8 @@ GLUE_SRC   = $(sort $(wildcard src/mod_winmdm_*.c))
 HEADERS    = $(wildcard include/*.h)
 UNIT_SRC   = $(sort $(wildcard t/unit/test_*.c))
 
-.PHONY: all install deps unit test run clean format check
+.PHONY: all install deps unit test run bench clean format check fuzz \
+        fuzz-replay
 
 all: .libs/mod_winmdm.so
 
@@ -60,18 +61,60 @@ unit: t/unit/run_unit
 
 check: deps all unit
 
+# Fuzz targets (t/fuzz): libFuzzer builds for `make fuzz`, plain replay
+# builds for `make test`, which runs every corpus file (seeds and every
+# crash found) once.
+FUZZ_TARGETS = soap syncml csr
+FUZZ_SECONDS ?= 600
+FUZZ_COMMON  = t/fuzz/fuzz_common.c t/fuzz/fuzz.h
+
+t/fuzz/replay_%: t/fuzz/fuzz_%.c t/fuzz/replay.c $(FUZZ_COMMON) $(CORE_SRC) $(HEADERS)
+	$(CC) $(WARN) -g -O1 $(APR_CFLAGS) $(APR_INC) $(XML_CFLAGS) -I include \
+	    -I t/fuzz -o $@ t/fuzz/replay.c t/fuzz/fuzz_common.c $< $(CORE_SRC) \
+	    $(APR_LIBS) $(XML_LIBS) $(SSL_LIBS)
+
+t/fuzz/fuzz_%: t/fuzz/fuzz_%.c $(FUZZ_COMMON) $(CORE_SRC) $(HEADERS)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined \
+	    -fno-sanitize-recover=undefined $(APR_CFLAGS) $(APR_INC) \
+	    $(XML_CFLAGS) -I include -I t/fuzz -o $@ t/fuzz/fuzz_common.c $< \
+	    $(CORE_SRC) $(APR_LIBS) $(XML_LIBS) $(SSL_LIBS)
+
+fuzz-replay: $(foreach t,$(FUZZ_TARGETS),t/fuzz/replay_$(t))
+	@for t in $(FUZZ_TARGETS); do \
+	    printf 'fuzz corpus %s: ' $$t; \
+	    t/fuzz/replay_$$t t/fuzz/corpus/$$t || exit 1; \
+	done
+
+# Each target runs FUZZ_SECONDS; what it finds new goes into its corpus,
+# a crash into t/fuzz/crashes/ (add it to the corpus once fixed).
+fuzz: deps $(foreach t,$(FUZZ_TARGETS),t/fuzz/fuzz_$(t))
+	mkdir -p t/fuzz/crashes
+	@for t in $(FUZZ_TARGETS); do \
+	    echo "fuzzing $$t for $(FUZZ_SECONDS) s"; \
+	    t/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	        -artifact_prefix=t/fuzz/crashes/$$t- t/fuzz/corpus/$$t || exit 1; \
+	done
+
 test: deps
 	$(MAKE) all
 	$(MAKE) unit
+	$(MAKE) fuzz-replay
 	sh scripts/apache-test.sh
 
 run: deps
 	$(MAKE) all
 	sh scripts/run.sh
 
+# Throughput, latency and memory against baselines measured in the same
+# run (not part of make test; it takes about half an hour).
+bench: deps
+	$(MAKE) all
+	sh scripts/bench.sh
+
 format:
 	clang-format -i mod_winmdm.c src/*.c include/*.h t/unit/*.c t/unit/*.h
 
 clean:
 	rm -rf *.o *.lo *.slo *.la .libs src/*.o src/*.lo src/*.slo src/.libs \
-	    t/unit/run_unit t/logs t/state src/console_html.inc
+	    t/unit/run_unit t/logs t/state src/console_html.inc \
+	    t/fuzz/replay_* t/fuzz/fuzz_soap t/fuzz/fuzz_syncml t/fuzz/fuzz_csr

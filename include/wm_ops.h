@@ -28,10 +28,10 @@ typedef struct wm_op_params_t {
     int poll_minutes;        /* POLL */
     const char *syncml;      /* SYNCML: raw commands */
     const apr_array_header_t *settings; /* POLICY: wm_kv_t (path, value) */
-    const char *product_id;  /* APP_INSTALL: the MSI ProductCode {GUID} */
-    const char *version;     /* APP_INSTALL: its version */
-    const char *url;         /* APP_INSTALL: where the device downloads it */
-    const char *sha256;      /* APP_INSTALL: hex SHA-256 of the file */
+    const char *product_id; /* APP_INSTALL: the MSI ProductCode {GUID} */
+    const char *version;    /* APP_INSTALL: its version */
+    const char *url;        /* APP_INSTALL: where the device downloads it */
+    const char *sha256;     /* APP_INSTALL: hex SHA-256 of the file */
 } wm_op_params_t;
 
 /** The types an administrator can queue, NULL-terminated. */

@@ -180,6 +180,10 @@ apr_status_t wm_store_nonce_bind(wm_store_t *st, const char *nonce,
                                  const char *device_id, const char *session_id,
                                  int *pbound, apr_pool_t *p);
 
+/** Deletes the nonce bound to a session that ended. */
+apr_status_t wm_store_nonce_spend(wm_store_t *st, const char *device_id,
+                                  const char *session_id, apr_pool_t *p);
+
 /* ------------------------------------------------- failed password checks */
 
 /** Seconds a failure counter is kept without new failures. */

@@ -17,6 +17,8 @@
 #   APACHE_TEST_PORT   base port (default: the first of 8529, 8549, ...
 #                      whose next five ports are free)
 #   TEST_FILES         run only these test files (e.g. "t/010-discovery.t")
+#   WINMDM_TEST_VERBOSE  when set, run t/TEST -verbose (every test's
+#                      expected and received values are printed)
 set -e
 
 if [ ! -f t/TEST.PL ] || [ ! -f Makefile ]; then
@@ -67,7 +69,7 @@ if [ "$(id -u)" = 0 ]; then
     # t/conf/apache_test_config.pm would be reused with the old paths.
     tar -C "$top" \
         --exclude=./.git --exclude=./run --exclude=./t/logs --exclude=./t/state \
-        --exclude=./t/htdocs --exclude=./t/TEST \
+        --exclude=./t/htdocs --exclude=./t/TEST --exclude=./t/browser/screenshots \
         --exclude=./t/conf/apache_test_config.pm \
         --exclude=./t/conf/httpd.conf --exclude=./t/conf/extra.conf \
         --exclude=./t/conf/modperl_inc.pl --exclude=./t/conf/modperl_startup.pl \
@@ -135,6 +137,9 @@ as_user htpasswd -bB "$state/htpasswd" demo@example.test demo-password 2>/dev/nu
 as_user htpasswd -bB "$state/htpasswd" other@example.test other-password 2>/dev/null
 as_user htpasswd -bB "$state/htpasswd" outsider@elsewhere.test outsider-password 2>/dev/null
 as_user htpasswd -bB "$state/htpasswd" demio demo 2>/dev/null
+# The administrator of the admin API (t/conf/extra.conf.in, t/070-*.t,
+# t/080-console.t).
+as_user htpasswd -cbB "$state/admin.htpasswd" admin admin-password 2>/dev/null
 
 # --- run ------------------------------------------------------------------
 
@@ -146,10 +151,21 @@ rc_file="$tree/t/logs/apache-test.rc"
 {
     set +e
     # shellcheck disable=SC2086
-    as_user perl t/TEST ${TEST_FILES:-} 2>&1
+    as_user perl t/TEST ${WINMDM_TEST_VERBOSE:+-verbose} ${TEST_FILES:-} 2>&1
     echo $? > "$rc_file"
 } | tee "$log"
 rc=$(cat "$rc_file" 2>/dev/null || echo 1)
+
+# The browser test's screenshots (t/080-console.t) are the artifacts of
+# a run, passed or failed: from the copy of the tree they go back to the
+# source tree, which outlives the copy.
+# A run without that test leaves the last screenshots alone.
+if [ -n "$work" ] && [ -d "$tree/t/browser/screenshots" ]; then
+    rm -rf "$top/t/browser/screenshots"
+    cp -R "$tree/t/browser/screenshots" "$top/t/browser/screenshots" &&
+        chown -R --reference="$top/t/browser" "$top/t/browser/screenshots" ||
+        echo "apache-test: the screenshots could not be copied to $top/t/browser/screenshots" >&2
+fi
 
 # --- verdict --------------------------------------------------------------
 

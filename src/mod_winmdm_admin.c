@@ -272,7 +272,8 @@ static int queue(request_rec *r, const wm_srv_conf_t *sc, wm_store_t *st,
         params.syncml = json_is_string(x) ? json_string_value(x) : NULL;
     }
     if (body && !strcmp(type, "APP_INSTALL")) {
-        params.product_id = json_string_value(json_object_get(body, "product_id"));
+        params.product_id =
+            json_string_value(json_object_get(body, "product_id"));
         params.version = json_string_value(json_object_get(body, "version"));
         params.url = json_string_value(json_object_get(body, "url"));
         params.sha256 = json_string_value(json_object_get(body, "sha256"));
@@ -552,7 +553,7 @@ int wm_ep_admin(request_rec *r, const wm_srv_conf_t *sc,
     const char *rest = r->uri + strlen(api) + strlen("/admin");
     int m = r->method_number, changes = m != M_GET, i;
     const char *ctype = apr_table_get(r->headers_in, "Content-Type");
-    char *path, *seg[4], *state = NULL;
+    char *path, *seg[4], *state = NULL, *s;
     int nseg = 0;
     wm_store_t *st;
 
@@ -574,21 +575,22 @@ int wm_ep_admin(request_rec *r, const wm_srv_conf_t *sc,
                               "cross-origin requests are refused");
         }
     }
+    /* Up to four path segments; more names no resource. */
     path = apr_pstrdup(r->pool, rest);
-    for (char *s = apr_strtok(path, "/", &state); s && nseg < 4;
+    for (s = apr_strtok(path, "/", &state); s;
          s = apr_strtok(NULL, "/", &state)) {
+        if (nseg == 4) {
+            return send_error(r, HTTP_NOT_FOUND, "no such admin resource");
+        }
         seg[nseg++] = s;
-    }
-    if (apr_strtok(NULL, "/", &state)) {
-        return send_error(r, HTTP_NOT_FOUND, "no such admin resource");
     }
     if (wm_dbd_store(r, &st) != APR_SUCCESS) {
         return send_error(r, HTTP_INTERNAL_SERVER_ERROR,
                           "the database is unavailable");
     }
 
-    if ((nseg == 0 || (nseg == 1 && !strcmp(seg[0], "console")))
-        && m == M_GET) {
+    if ((nseg == 0 || (nseg == 1 && !strcmp(seg[0], "console"))) &&
+        m == M_GET) {
         /* The web console: one page calling this API from the same origin
          * with the same credentials. Its script and style are inline, so
          * the policy allows nothing from elsewhere. */

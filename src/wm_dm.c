@@ -213,6 +213,16 @@ static apr_status_t on_status(dm_t *dm, const wm_sml_cmd_t *c)
     if (idx > op->cmd_count) {
         return APR_SUCCESS; /* a nested command's success */
     }
+    if (!strcmp(op->type, "DISENROLL")) {
+        /* The device accepted its unenrollment (DESIGN.md section 6): its
+         * certificate and digest open no more sessions. */
+        apr_status_t rv = wm_store_device_set_state(dm->st, dm->dev->device_id,
+                                                    "unenrolled", dm->p);
+        if (rv) {
+            return rv;
+        }
+        dm->res->unenrolled = 1;
+    }
     left = ack(op->cmds_pending, op->cmd_count, idx, dm->p);
     /* APP_INSTALL is done only by the final result (Alert 1226). */
     if (!*left && strcmp(op->type, "APP_INSTALL")) {
@@ -517,10 +527,15 @@ static apr_status_t handle(dm_t *dm, const char *cert_sha1, const char *cert_cn)
         }
         dm->res->closed = dm->res->ops_sent == 0;
     }
-    /* The last reply of a digest session names the next session's nonce. */
-    if (dm->res->closed && !dm->res->unenrolled && dm->res->how &&
-        !strcmp(dm->res->how, "digest") && (rv = next_nonce(dm, &nonce))) {
-        return rv;
+    /* The last reply of a digest session names the next session's nonce,
+     * and the nonce of the session that ends is spent: a copy of one of
+     * its messages replayed later opens nothing. */
+    if (dm->res->closed && dm->res->how && !strcmp(dm->res->how, "digest")) {
+        if ((rv = wm_store_nonce_spend(dm->st, dm->dev->device_id,
+                                       dm->hdr->session_id, dm->p)) ||
+            (!dm->res->unenrolled && (rv = next_nonce(dm, &nonce)))) {
+            return rv;
+        }
     }
     dm->res->hdr_status = WM_SC_OK;
     wm_sml_reply_hdr_status(dm->rp, WM_SC_OK, nonce);

@@ -24,9 +24,8 @@
 #include "wm_xml.h"
 
 const char *const wm_ops_types[] = {
-    "DEVICE_INFO", "LOCK",      "LOCK_RESET", "WIPE",   "REBOOT", "RING",
-    "LOCATION",    "DISENROLL", "POLICY",     "SYNCML", "APP_INSTALL",
-    NULL};
+    "DEVICE_INFO", "LOCK",      "LOCK_RESET", "WIPE",   "REBOOT",      "RING",
+    "LOCATION",    "DISENROLL", "POLICY",     "SYNCML", "APP_INSTALL", NULL};
 
 #define META(fmt)                                                              \
     "<Meta><Format xmlns=\"" WM_NS_METINF "\">" fmt "</Format></Meta>"
@@ -179,8 +178,8 @@ static int guid_ok(const char *g)
         return 0;
     }
     for (i = 1; i < 37; i++) {
-        int is_dash = i == dash[0] || i == dash[1] || i == dash[2]
-                      || i == dash[3];
+        int is_dash =
+            i == dash[0] || i == dash[1] || i == dash[2] || i == dash[3];
         if (is_dash ? g[i] != '-' : !apr_isxdigit(g[i])) {
             return 0;
         }
@@ -207,9 +206,9 @@ static apr_status_t app_install_of(const wm_op_params_t *a, const char **pbody,
         *perr = "version must be digits and dots, e.g. 1.2.3";
         return APR_EINVAL;
     }
-    if (!a->url
-        || (strncmp(a->url, "https://", 8) && strncmp(a->url, "http://", 7))
-        || strlen(a->url) > 2048 || strpbrk(a->url, " \t\r\n<>\"")) {
+    if (!a->url ||
+        (strncmp(a->url, "https://", 8) && strncmp(a->url, "http://", 7)) ||
+        strlen(a->url) > 2048 || strpbrk(a->url, " \t\r\n<>\"")) {
         *perr = "url must be an http or https URL of the .msi file";
         return APR_EINVAL;
     }
@@ -217,13 +216,14 @@ static apr_status_t app_install_of(const wm_op_params_t *a, const char **pbody,
         *perr = "sha256 must be the file's SHA-256 as 64 hex digits";
         return APR_EINVAL;
     }
-    node = apr_pstrcat(p, "./Device/Vendor/MSFT/EnterpriseDesktopAppManagement"
-                          "/MSI/",
+    node = apr_pstrcat(p,
+                       "./Device/Vendor/MSFT/EnterpriseDesktopAppManagement"
+                       "/MSI/",
                        a->product_id, "/DownloadInstall", NULL);
     job = apr_pstrcat(
         p, "<MsiInstallJob id=\"", a->product_id, "\"><Product Version=\"",
-        a->version,
-        "\"><Download><ContentURLList><ContentURL>", wm_xml_escape(a->url, p),
+        a->version, "\"><Download><ContentURLList><ContentURL>",
+        wm_xml_escape(a->url, p),
         "</ContentURL></ContentURLList></Download><Validation><FileHash>",
         a->sha256,
         "</FileHash></Validation><Enforcement><CommandLine>/quiet"

@@ -156,14 +156,15 @@ static const struct {
 } statements[] = {
     {"wm_device_get",
      "SELECT " DEVICE_COLS " FROM devices WHERE device_id = %s"},
-    {"wm_device_insert",
-     "INSERT INTO devices (" DEVICE_COLS ") VALUES "
-     "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, " INT_ARG ", %s, %s, " INT_ARG ", " INT_ARG ", " INT_ARG ")"},
+    {"wm_device_insert", "INSERT INTO devices (" DEVICE_COLS ") VALUES "
+                         "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, " INT_ARG
+                         ", %s, %s, " INT_ARG ", " INT_ARG ", " INT_ARG ")"},
     {"wm_device_update",
      "UPDATE devices SET hw_dev_id = %s, user_name = %s, enroll_type = %s, "
      "device_type = %s, os_edition = %s, os_version = %s, device_name = %s, "
      "cert_serial = %s, cert_sha1 = %s, cert_not_after = " INT_ARG ", "
-     "digest_ha1 = %s, state = %s, enrolled_at = " INT_ARG ", last_seen = " INT_ARG ", "
+     "digest_ha1 = %s, state = %s, enrolled_at = " INT_ARG
+     ", last_seen = " INT_ARG ", "
      "poll_interval = " INT_ARG " WHERE device_id = %s"},
     {"wm_device_list",
      "SELECT " DEVICE_COLS " FROM devices WHERE device_id > %s "
@@ -175,7 +176,8 @@ static const struct {
      "UPDATE devices SET poll_interval = " INT_ARG " WHERE device_id = %s"},
     {"wm_inventory_put",
      "INSERT INTO inventory (device_id, uri, value, updated) "
-     "VALUES (%s, %s, %s, " INT_ARG ") ON CONFLICT (device_id, uri) DO UPDATE SET "
+     "VALUES (%s, %s, %s, " INT_ARG
+     ") ON CONFLICT (device_id, uri) DO UPDATE SET "
      "value = excluded.value, updated = excluded.updated"},
     {"wm_inventory_list",
      "SELECT uri, value FROM inventory WHERE device_id = %s ORDER BY uri"},
@@ -187,7 +189,8 @@ static const struct {
     {"wm_token_delete", "DELETE FROM tokens WHERE token_hash = %s"},
     {"wm_token_purge", "DELETE FROM tokens WHERE expires <= " INT_ARG},
     {"wm_nonce_put",
-     "INSERT INTO nonces (nonce, device_id, expires) VALUES (%s, %s, " INT_ARG ")"},
+     "INSERT INTO nonces (nonce, device_id, expires) VALUES (%s, %s, " INT_ARG
+     ")"},
     {"wm_nonce_list",
      "SELECT nonce, session_id FROM nonces WHERE device_id = %s AND "
      "expires > " INT_ARG},
@@ -195,37 +198,45 @@ static const struct {
     {"wm_nonce_bind",
      "UPDATE nonces SET session_id = %s WHERE nonce = %s AND device_id = %s "
      "AND session_id IS NULL"},
+    {"wm_nonce_spend",
+     "DELETE FROM nonces WHERE device_id = %s AND session_id = %s"},
     {"wm_nonce_purge", "DELETE FROM nonces WHERE expires <= " INT_ARG},
     /* operations: the queue, claimed in one statement */
     {"wm_op_add",
      "INSERT INTO operations (device_id, type, body, state, created, "
-     "cmd_count) VALUES (%s, %s, %s, 'pending', " INT_ARG ", " INT_ARG ") RETURNING id"},
+     "cmd_count) VALUES (%s, %s, %s, 'pending', " INT_ARG ", " INT_ARG
+     ") RETURNING id"},
     /* Pending operations, and those sent in another session at least
      * WM_STORE_RESEND_AFTER seconds ago and never answered, in creation
      * order; the outer condition repeats the inner one so that a row
      * another session claimed meanwhile is not taken twice. */
     {"wm_op_claim",
-     "UPDATE operations SET state = 'sent', sent = " INT_ARG ", sent_session = %s, "
+     "UPDATE operations SET state = 'sent', sent = " INT_ARG
+     ", sent_session = %s, "
      "cmds_pending = NULL WHERE id IN (SELECT id FROM operations WHERE "
      "device_id = %s AND (state = 'pending' OR (state = 'sent' AND "
-     "sent_session <> %s AND sent < " INT_ARG " AND " UNANSWERED ")) ORDER BY id "
+     "sent_session <> %s AND sent < " INT_ARG " AND " UNANSWERED
+     ")) ORDER BY id "
      "LIMIT " INT_ARG ") AND (state = 'pending' OR (state = 'sent' AND "
-     "sent_session <> %s AND sent < " INT_ARG " AND " UNANSWERED ")) RETURNING id"},
-    {"wm_op_unclaim", "UPDATE operations SET state = 'pending', sent = NULL, "
-                      "sent_session = NULL WHERE id = " INT_ARG " AND state = 'sent'"},
+     "sent_session <> %s AND sent < " INT_ARG " AND " UNANSWERED
+     ")) RETURNING id"},
+    {"wm_op_unclaim",
+     "UPDATE operations SET state = 'pending', sent = NULL, "
+     "sent_session = NULL WHERE id = " INT_ARG " AND state = 'sent'"},
     {"wm_op_get", "SELECT " OP_COLS " FROM operations WHERE id = " INT_ARG},
     {"wm_op_list",
      "SELECT " OP_COLS " FROM operations WHERE device_id = %s AND id < " INT_ARG
      " ORDER BY id DESC LIMIT " INT_ARG},
-    {"wm_op_update",
-     "UPDATE operations SET state = %s, status = " INT_ARG ", cmds_pending = %s, "
-     "completed = " INT_ARG " WHERE id = " INT_ARG},
+    {"wm_op_update", "UPDATE operations SET state = %s, status = " INT_ARG
+                     ", cmds_pending = %s, "
+                     "completed = " INT_ARG " WHERE id = " INT_ARG},
     {"wm_op_find_uri",
      "SELECT id FROM operations WHERE device_id = %s AND state IN ('sent', "
      "'done') AND body LIKE %s ESCAPE '!' ORDER BY id DESC LIMIT 1"},
     {"wm_result_add",
      "INSERT INTO results (op_id, seq, uri, data) VALUES (" INT_ARG ", (SELECT "
-     "COALESCE(MAX(seq), 0) + 1 FROM results WHERE op_id = " INT_ARG "), %s, %s)"},
+     "COALESCE(MAX(seq), 0) + 1 FROM results WHERE op_id = " INT_ARG
+     "), %s, %s)"},
     {"wm_result_list",
      "SELECT uri, data FROM results WHERE op_id = " INT_ARG " ORDER BY seq"},
     {"wm_partial_add",
@@ -248,7 +259,8 @@ static const struct {
      "ELSE auth_failures.failures + 1 END, "
      "last_failure = excluded.last_failure"},
     {"wm_failure_clear", "DELETE FROM auth_failures WHERE subject = %s"},
-    {"wm_failure_purge", "DELETE FROM auth_failures WHERE last_failure < " INT_ARG},
+    {"wm_failure_purge",
+     "DELETE FROM auth_failures WHERE last_failure < " INT_ARG},
 };
 
 /* ------------------------------------------------------------- helpers */
@@ -346,9 +358,9 @@ const char *wm_store_entry(wm_store_t *st, apr_dbd_row_t *row, int col,
 
     /* apr_dbd_get_entry gives "" for a PostgreSQL NULL; datum_get tells
      * NULL (APR_ENOENT) apart on both drivers. */
-    if (apr_dbd_datum_get(st->driver, row, col, APR_DBD_TYPE_STRING, &v)
-            != APR_SUCCESS
-        || !v) {
+    if (apr_dbd_datum_get(st->driver, row, col, APR_DBD_TYPE_STRING, &v) !=
+            APR_SUCCESS ||
+        !v) {
         return NULL;
     }
     return apr_pstrdup(p, v);
@@ -939,4 +951,11 @@ apr_status_t wm_store_commit(wm_store_t *st, apr_pool_t *p)
 void wm_store_rollback(wm_store_t *st, apr_pool_t *p)
 {
     wm_store_exec(st, "ROLLBACK", p);
+}
+
+apr_status_t wm_store_nonce_spend(wm_store_t *st, const char *device_id,
+                                  const char *session_id, apr_pool_t *p)
+{
+    return wm_store_run(st, "wm_nonce_spend", NULL, p, 2, device_id,
+                        session_id);
 }

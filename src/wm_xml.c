@@ -18,6 +18,7 @@
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>
 #include <libxml/SAX2.h>
+#include <libxml/globals.h>
 #include <libxml/xmlerror.h>
 
 #include "wm_xml.h"
@@ -29,9 +30,27 @@ typedef struct {
     char first_error[160];
 } parse_state_t;
 
+/* libxml2 reports some errors (encoding conversion, for one) outside the
+ * parser context, through its process-wide handlers: silenced, so hostile
+ * input cannot write to httpd's error log. */
+static void silent_generic(void *ctx, const char *msg, ...)
+{
+    (void)ctx, (void)msg;
+}
+
+static void silent_structured(void *ctx, xmlErrorPtr err)
+{
+    (void)ctx, (void)err;
+}
+
 void wm_xml_init(void)
 {
     xmlInitParser();
+    /* The defaults of threads made later, and this thread's own. */
+    xmlThrDefSetGenericErrorFunc(NULL, silent_generic);
+    xmlThrDefSetStructuredErrorFunc(NULL, silent_structured);
+    xmlSetGenericErrorFunc(NULL, silent_generic);
+    xmlSetStructuredErrorFunc(NULL, silent_structured);
 }
 
 static apr_status_t doc_cleanup(void *data)

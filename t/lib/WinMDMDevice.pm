@@ -22,7 +22,7 @@ package WinMDMDevice;
 use strict;
 use warnings FATAL => 'all';
 
-use Digest::MD5 qw(md5_hex);
+use Digest::MD5 qw(md5 md5_hex);
 use Digest::SHA qw(sha1_hex);
 use Exporter 'import';
 use File::Spec::Functions qw(catfile);
@@ -32,7 +32,7 @@ use LWP::UserAgent ();
 use MIME::Base64 qw(encode_base64 decode_base64);
 use URI ();
 use URI::Escape qw(uri_escape);
-use XML::LibXML ();
+use XML::LibXML qw(XML_ELEMENT_NODE);
 
 use Apache::Test ();
 
@@ -79,6 +79,7 @@ our @EXPORT_OK = qw(
     random_hex xml_escape openssl run_cmd pem_der ca_der
     NS_XCEP NS_WST NS_WSSE NS_ENROLL VT_USER_TOKEN VT_PROVDOC ENC_BASE64
     PUBLIC_URL APPRU SOAP_CT XCEP_RESPONSE WSTEP_RESPONSE
+    SYNCML_CT NS_METINF VT_PKCS7 dm_status_for dm_command_list
 );
 
 my $ENROLL_COUNT = 0;
@@ -247,7 +248,7 @@ for my $field (qw(server os device_id hw_dev_id enrollment_type user
                   wresult_form_action min_key_length hash_oid
                   csr_der csr_file key_file prov_xml prov_doc
                   root_sha1 root_der cert_sha1 cert_der cert_file
-                  appsrv_secret appsrv_name)) {
+                  appsrv_secret appsrv_name appsrv_nonce)) {
     no strict 'refs';
     *{$field} = sub { $_[0]{$field} };
 }
@@ -548,7 +549,8 @@ sub make_csr {
 sub enroll {
     my($self, %o) = @_;
     for (qw(prov_xml prov_doc root_sha1 root_der cert_sha1 cert_der
-            cert_file appsrv_secret appsrv_name key_file csr_file csr_der)) {
+            cert_file appsrv_secret appsrv_name appsrv_nonce key_file
+            csr_file csr_der)) {
         delete $self->{$_};
     }
     my $body = $o{body};
@@ -648,6 +650,9 @@ sub read_provisioning {
     if ($appsrv) {
         $self->{appsrv_secret} = parm_of($appsrv, 'AAUTHSECRET');
         $self->{appsrv_name}   = parm_of($appsrv, 'AAUTHNAME');
+        # The nonce of the first OMA-DM session (spec/syncml.md 7).
+        $self->{appsrv_nonce}  = parm_of($appsrv, 'AAUTHDATA');
+        $self->{dm_nonce}      = $self->{appsrv_nonce};
     }
 }
 
@@ -927,5 +932,458 @@ sub secret_in_database {
     }
     return 'absent';
 }
+
+# --- OMA-DM sessions (spec/syncml.md sections 2 to 7) ----------------------
+#
+#   $dev->dm_begin(auth => 'digest');       # a new SessionID, MsgID 0
+#   my $r = $dev->dm_send(cmds => [$dev->dm_package1_cmds]);
+#   $r = $dev->dm_answer(status => sub { 200 }, results => {...});
+#   my @replies = $dev->dm_session;         # package 1, then answers
+#
+# Each message is authenticated on its own (DESIGN.md section 1): with
+# auth 'digest' the SyncHdr carries an MD5 Cred over the current nonce
+# (the APPSRV AAUTHDATA of the provisioning document until a reply's
+# Chal names the next one), with 'cert' the request goes over TLS with
+# the certificate enrollment gave, with 'none' it carries neither. A
+# reply is parsed into a hash ref (see dm_parse).
+
+use constant SYNCML_CT   => 'application/vnd.syncml.dm+xml';
+use constant NS_METINF   => 'syncml:metinf';
+use constant VT_PKCS7    => NS_WSSE . '#PKCS7';
+use constant REQUEST_RENEW => NS_WST . '/Renew';
+
+my $SESSION_COUNT = int(rand 4096) * 16;
+
+# The OMA-DM path the provisioning document gives this device (its
+# WSO2 MDM endpoint path for the 'api' family), with the query string
+# Windows 10/11 adds.
+sub dm_path {
+    my $self = shift;
+    my $win81 = $self->{os} eq '8.1';
+    if ($self->{path_family} eq 'api') {
+        my $svc = $self->{services} ? '/services' : '';
+        return API . $svc . ($win81 ? '/syncml/devicemanagement/request'
+                                    : '/management/devicemgt/pending-operations');
+    }
+    return $win81 ? '/syncml/initialquery'
+                  : '/devicemgt?mode=Maintenance&Platform=WoA';
+}
+
+# The server URL a reply must name as its SyncHdr Source: the public
+# base URL and the path the message went to, without the query.
+sub dm_server_uri {
+    my($self, $path) = @_;
+    $path //= $self->dm_path;
+    $path =~ s/\?.*//s;
+    return PUBLIC_URL . $path;
+}
+
+sub dm_session_id { $_[0]{dm_session} }
+sub dm_msg_id     { $_[0]{dm_msg_id} }
+sub dm_nonce      { $_[0]{dm_nonce} }
+sub dm_reply      { $_[0]{dm_reply} }
+sub set_dm_nonce  { $_[0]{dm_nonce} = $_[1] }
+
+# Starts a session: a SessionID never used before (hex, as Windows sends
+# it), MsgID counting from 1 again. Options: session_id, auth
+# ('digest', 'cert' or 'none'; default: the previous one, else digest).
+sub dm_begin {
+    my($self, %o) = @_;
+    $self->{dm_session} = $o{session_id} // sprintf('%X', ++$SESSION_COUNT);
+    $self->{dm_msg_id} = 0;
+    $self->{dm_auth} = $o{auth} if defined $o{auth};
+    $self->{dm_auth} //= 'digest';
+    delete $self->{dm_reply};
+    return $self->{dm_session};
+}
+
+# The OMA-DM MD5 digest (spec/syncml.md 7):
+# b64(md5(b64(md5(name:secret)) . ":" . nonce bytes)).
+sub dm_digest {
+    my($self, $nonce_b64, %o) = @_;
+    my $name = $o{name} // $self->{device_id};
+    my $secret = $o{secret} // $self->{appsrv_secret} // '';
+    my $inner = encode_base64(md5("$name:$secret"), '');
+    return encode_base64(md5($inner . ':' . decode_base64($nonce_b64 // '')),
+                         '');
+}
+
+# Package 1 as Windows sends it (spec/syncml.md 5.2): Alert 1201, Alert
+# 1224 LoginStatus, Replace of DevInfo. Options: login_status, devinfo
+# (hash ref replacing some DevInfo values).
+sub dm_package1_cmds {
+    my($self, %o) = @_;
+    my %info = (DevId => $self->{device_id}, Man => 'Emulated Devices Ltd.',
+                Mod => 'Emulator 1', DmV => '1.3', Lang => 'en-US',
+                %{ $o{devinfo} || {} });
+    return (
+        '<Alert><CmdID>*</CmdID><Data>1201</Data></Alert>',
+        '<Alert><CmdID>*</CmdID><Data>1224</Data><Item><Meta><Type xmlns="'
+        . NS_METINF . '">com.microsoft/MDM/LoginStatus</Type></Meta><Data>'
+        . xml_escape($o{login_status} // 'user') . '</Data></Item></Alert>',
+        '<Replace><CmdID>*</CmdID>' . join('', map {
+            "<Item><Source><LocURI>./DevInfo/$_</LocURI></Source><Data>"
+            . xml_escape($info{$_}) . '</Data></Item>'
+        } qw(DevId Man Mod DmV Lang)) . '</Replace>',
+    );
+}
+
+# The Cred element of a digest message.
+sub dm_cred {
+    my($self, $data, %o) = @_;
+    return '<Cred><Meta><Format xmlns="' . NS_METINF . '">'
+        . ($o{cred_format} // 'b64') . '</Format><Type xmlns="' . NS_METINF
+        . '">' . ($o{cred_type} // 'syncml:auth-md5') . '</Type></Meta><Data>'
+        . xml_escape($data) . '</Data></Cred>';
+}
+
+# A device message. Options: cmds (XML of the commands; each
+# "<CmdID>*</CmdID>" is numbered in order from 2, CmdID 1 being the
+# device's SyncHdr Status by custom), final (default 1), session_id,
+# msg_id, source (the DeviceID claimed), auth, nonce (digest over this
+# nonce instead of the current one), cred_data (a Cred with this Data),
+# cred_type, max_msg_size (SyncHdr Meta MaxMsgSize), loc_name,
+# first_cmd_id (1 in an answer, whose first Status is the SyncHdr's).
+sub dm_message {
+    my($self, %o) = @_;
+    my $auth = exists $o{auth} ? $o{auth} // 'none' : $self->{dm_auth};
+    my $cred = '';
+    if (defined $o{cred_data}) {
+        $cred = $self->dm_cred($o{cred_data}, %o);
+    }
+    elsif (($auth // 'none') eq 'digest') {
+        $cred = $self->dm_cred(
+            $self->dm_digest(exists $o{nonce} ? $o{nonce} : $self->{dm_nonce}),
+            %o);
+    }
+    my $meta = defined $o{max_msg_size}
+        ? '<Meta><MaxMsgSize xmlns="' . NS_METINF . '">' . $o{max_msg_size}
+          . '</MaxMsgSize></Meta>'
+        : '';
+    my $n = $o{first_cmd_id} // 2;
+    my $cmds = join '', @{ $o{cmds} || [] };
+    $cmds =~ s{<CmdID>\*</CmdID>}{'<CmdID>' . $n++ . '</CmdID>'}ge;
+    my $loc_name = defined $o{loc_name}
+        ? '<LocName>' . xml_escape($o{loc_name}) . '</LocName>' : '';
+    return '<SyncML xmlns="SYNCML:SYNCML1.2"><SyncHdr><VerDTD>1.2</VerDTD>'
+        . '<VerProto>DM/1.2</VerProto><SessionID>'
+        . xml_escape($o{session_id} // $self->{dm_session}) . '</SessionID>'
+        . '<MsgID>' . xml_escape($o{msg_id} // $self->{dm_msg_id})
+        . '</MsgID><Target><LocURI>' . xml_escape($self->dm_server_uri)
+        . '</LocURI></Target><Source><LocURI>'
+        . xml_escape($o{source} // $self->{device_id}) . '</LocURI>'
+        . $loc_name . '</Source>' . $cred . $meta . '</SyncHdr><SyncBody>'
+        . $cmds . (($o{final} // 1) ? '<Final/>' : '') . '</SyncBody></SyncML>';
+}
+
+# A user agent for OMA-DM and renewal: over TLS it presents a client
+# certificate when given one ([cert file, key file]).
+sub tls_ua {
+    my($self, $cert) = @_;
+    my %ssl = (SSL_ca_file => ca_file(), verify_hostname => 1);
+    if ($cert) {
+        $ssl{SSL_cert_file} = $cert->[0];
+        $ssl{SSL_key_file}  = $cert->[1];
+    }
+    return LWP::UserAgent->new(agent => 'MSFT OMA DM Client/1.2.0.1',
+                               timeout => 60, max_redirect => 0,
+                               keep_alive => 0, ssl_opts => \%ssl);
+}
+
+# Sends one message and parses the reply. The next MsgID of the session
+# is used unless msg_id or body (bytes sent as they are) is given.
+# Options: those of dm_message, plus body, path, content_type, cert
+# ([cert, key] presented in the TLS handshake; default: the device's
+# own with auth 'cert'), keep_nonce (do not take the reply's NextNonce).
+# A NextNonce in the reply's SyncHdr Status becomes the current nonce,
+# as the device keeps it for its next session.
+sub dm_send {
+    my($self, %o) = @_;
+    my $body = $o{body};
+    unless (defined $body) {
+        $self->{dm_msg_id}++ unless defined $o{msg_id};
+        $body = $self->dm_message(%o);
+    }
+    my $auth = exists $o{auth} ? $o{auth} // 'none' : $self->{dm_auth} // '';
+    my $cert = exists $o{cert} ? $o{cert}
+             : $auth eq 'cert' ? [$self->{cert_file}, $self->{key_file}]
+             : undef;
+    my $path = $o{path} // $self->dm_path;
+    my $res = $self->tls_ua($cert)->post(
+        $self->{base} . $path,
+        'Content-Type' => $o{content_type} // SYNCML_CT,
+        Accept => 'application/vnd.syncml.dm+xml, '
+                . 'application/vnd.syncml.dm+wbxml, application/octet-stream',
+        Content => $body);
+    my $r = dm_parse($res);
+    $r->{sent} = $body;
+    $self->{dm_reply} = $r;
+    $self->{dm_nonce} = $r->{next_nonce}
+        if defined $r->{next_nonce} && !$o{keep_nonce};
+    return $r;
+}
+
+sub dm_xpc {
+    my $doc = shift;
+    my $x = xpc($doc);
+    $x->registerNs(mi => NS_METINF);
+    return $x;
+}
+
+sub dm_text {
+    my($node, $name) = @_;
+    my($c) = grep { $_->localname eq $name } $node->nonBlankChildNodes;
+    return undef unless $c;
+    my $t = $c->textContent;
+    return $t;
+}
+
+sub dm_elements { grep { $_->nodeType == XML_ELEMENT_NODE } $_[0]->childNodes }
+
+sub dm_item {
+    my $n = shift;
+    my $x = dm_xpc($n->ownerDocument);
+    $x->setContextNode($n);
+    return {
+        target    => xpath_text($x, 'm:Target/m:LocURI'),
+        source    => xpath_text($x, 'm:Source/m:LocURI'),
+        format    => xpath_text($x, 'm:Meta/mi:Format'),
+        type      => xpath_text($x, 'm:Meta/mi:Type'),
+        data      => dm_text($n, 'Data'),
+        more_data => scalar(() = $x->findnodes('m:MoreData')),
+    };
+}
+
+sub dm_command {
+    my $n = shift;
+    my $name = $n->localname;
+    my $c = {
+        name     => $name,
+        ns       => $n->namespaceURI // '',
+        cmd_id   => dm_text($n, 'CmdID'),
+        data     => dm_text($n, 'Data'),
+        items    => [map { dm_item($_) }
+                     grep { $_->localname eq 'Item' } dm_elements($n)],
+        children => [],
+        node     => $n,
+    };
+    if ($name eq 'Atomic' || $name eq 'Sequence') {
+        $c->{children} = [map { dm_command($_) } grep {
+            $_->localname !~ /^(?:CmdID|Meta|Item)$/ } dm_elements($n)];
+    }
+    return $c;
+}
+
+# Parses a reply into a hash ref: code, body, res, doc, xpc, session_id,
+# msg_id, target, source (SyncHdr), body_names (local names of the
+# SyncBody children in order), statuses (hash refs cmd_id, msg_ref,
+# cmd_ref, cmd, data, chal, next_nonce, chal_format, chal_type),
+# hdr_status (the first Status's Data when it is about the SyncHdr),
+# next_nonce, commands (everything but Status and Final: name, cmd_id,
+# data, items, children), final.
+sub dm_parse {
+    my $res = shift;
+    my $r = {res => $res, code => $res->code, body => $res->content,
+             statuses => [], commands => [], body_names => [], final => 0};
+    my $doc = xml_doc($res->content) or return $r;
+    my $x = dm_xpc($doc);
+    @$r{qw(doc xpc)} = ($doc, $x);
+    my $h = '/m:SyncML/m:SyncHdr';
+    $r->{session_id} = xpath_text($x, "$h/m:SessionID");
+    $r->{msg_id}     = xpath_text($x, "$h/m:MsgID");
+    $r->{target}     = xpath_text($x, "$h/m:Target/m:LocURI");
+    $r->{source}     = xpath_text($x, "$h/m:Source/m:LocURI");
+    my($body) = $x->findnodes('/m:SyncML/m:SyncBody');
+    return $r unless $body;
+    for my $n (dm_elements($body)) {
+        my $name = $n->localname;
+        push @{ $r->{body_names} }, $name;
+        if ($name eq 'Final') {
+            $r->{final} = 1;
+        }
+        elsif ($name eq 'Status') {
+            my $nx = dm_xpc($doc);
+            $nx->setContextNode($n);
+            push @{ $r->{statuses} }, {
+                cmd_id      => dm_text($n, 'CmdID'),
+                msg_ref     => dm_text($n, 'MsgRef'),
+                cmd_ref     => dm_text($n, 'CmdRef'),
+                cmd         => dm_text($n, 'Cmd'),
+                data        => dm_text($n, 'Data'),
+                chal        => scalar(() = $nx->findnodes('m:Chal')),
+                chal_format => xpath_text($nx, 'm:Chal/m:Meta/mi:Format'),
+                chal_type   => xpath_text($nx, 'm:Chal/m:Meta/mi:Type'),
+                next_nonce  => xpath_text($nx, 'm:Chal/m:Meta/mi:NextNonce'),
+            };
+        }
+        else {
+            push @{ $r->{commands} }, dm_command($n);
+        }
+    }
+    my $first = $r->{statuses}[0];
+    if ($first && ($first->{cmd} // '') eq 'SyncHdr') {
+        $r->{hdr_status} = $first->{data};
+        $r->{next_nonce} = $first->{next_nonce};
+    }
+    return $r;
+}
+
+# The Status of a reply answering a CmdRef, or undef.
+sub dm_status_for {
+    my($r, $cmd_ref) = @_;
+    my($s) = grep { ($_->{cmd_ref} // '') eq $cmd_ref } @{ $r->{statuses} };
+    return $s;
+}
+
+# "CmdID:name" of a reply's commands, nested ones in brackets, for
+# comparing the whole list at once: "12:Get 13:Atomic[13.2:Replace]".
+sub dm_command_list {
+    my $r = shift;
+    my $fmt;
+    $fmt = sub {
+        join ' ', map {
+            ($_->{cmd_id} // '-') . ':' . $_->{name}
+            . (@{ $_->{children} } ? '[' . $fmt->(@{ $_->{children} }) . ']'
+                                   : '')
+        } @_;
+    };
+    return $fmt->(@{ $r->{commands} });
+}
+
+# The answer to the last reply's commands (spec/syncml.md 9 C): a Status
+# for its SyncHdr and for each command (status: a code, or a sub given
+# the command and returning one; default 200), then Results for every
+# Get answered 200 (results: a sub given the command and an item and
+# returning the data, or undef for none; default "value of URI").
+# nested: statuses for the commands inside Atomic and Sequence too.
+sub dm_answer_cmds {
+    my($self, %o) = @_;
+    my $reply = $o{reply} // $self->{dm_reply} // {};
+    my $ref = $reply->{msg_id} // '1';
+    my @status = ('<Status><CmdID>*</CmdID><MsgRef>' . xml_escape($ref)
+        . '</MsgRef><CmdRef>0</CmdRef><Cmd>SyncHdr</Cmd><Data>200</Data>'
+        . '</Status>');
+    my @results;
+    my $code_of = ref $o{status} eq 'CODE' ? $o{status}
+                : sub { $o{status} // 200 };
+    my $data_of = $o{results} // sub { 'value of ' . ($_[1]{target} // '') };
+    my $walk;
+    $walk = sub {
+        for my $c (@_) {
+            my $code = $code_of->($c);
+            next unless defined $code;
+            push @status, '<Status><CmdID>*</CmdID><MsgRef>' . xml_escape($ref)
+                . '</MsgRef><CmdRef>' . xml_escape($c->{cmd_id} // '')
+                . '</CmdRef><Cmd>' . $c->{name} . '</Cmd><Data>' . $code
+                . '</Data></Status>';
+            if ($c->{name} eq 'Get' && $code == 200) {
+                my @items = map {
+                    my $d = $data_of->($c, $_);
+                    defined $d
+                        ? '<Item><Source><LocURI>' . xml_escape($_->{target})
+                          . '</LocURI></Source><Meta><Format xmlns="'
+                          . NS_METINF . '">chr</Format></Meta><Data>'
+                          . xml_escape($d) . '</Data></Item>'
+                        : ();
+                } @{ $c->{items} };
+                push @results, '<Results><CmdID>*</CmdID><MsgRef>'
+                    . xml_escape($ref) . '</MsgRef><CmdRef>'
+                    . xml_escape($c->{cmd_id} // '') . '</CmdRef><Cmd>Get</Cmd>'
+                    . join('', @items) . '</Results>' if @items;
+            }
+            $walk->(@{ $c->{children} }) if $o{nested};
+        }
+    };
+    $walk->(@{ $reply->{commands} || [] });
+    return (@status, @results);
+}
+
+# Sends the answer to the last reply (options: those of dm_answer_cmds
+# and dm_send; extra => [more commands after the answers]).
+sub dm_answer {
+    my($self, %o) = @_;
+    return $self->dm_send(first_cmd_id => 1, %o,
+                          cmds => [$self->dm_answer_cmds(%o),
+                                       @{ $o{extra} || [] }]);
+}
+
+# A whole session: package 1, then an answer to every reply that holds
+# commands (at most 20). Returns the replies. Options: those of
+# dm_begin, dm_package1_cmds, dm_answer and dm_send.
+sub dm_session {
+    my($self, %o) = @_;
+    $self->dm_begin(%o);
+    my @replies = ($self->dm_send(%o, cmds => [$self->dm_package1_cmds(%o)]));
+    my $n = 0;
+    while (@{ $replies[-1]{commands} } && $replies[-1]{code} == 200
+           && $n++ < 20) {
+        push @replies, $self->dm_answer(%o);
+    }
+    return @replies;
+}
+
+# --- certificate renewal (MS-MDE2 3.5, spec/enrollment.md 5.5) ------------
+
+# RequestSecurityToken with RequestType Renew and a fresh key and CSR.
+# Options: proof ('tls': the current certificate in the TLS handshake;
+# 'pkcs7': the CSR in a PKCS#7 SignedData signed by the current
+# certificate; 'none'), tls_cert / signer ([cert, key] used instead of
+# the current ones), security (a wsse:Security content; default none),
+# context (as context_items; default: DeviceID only). On success the
+# device keeps the new certificate and key; old_certs lists the
+# previous [cert, key] pairs.
+sub renew {
+    my($self, %o) = @_;
+    my $proof = $o{proof} // 'tls';
+    my $current = [$self->{cert_file}, $self->{key_file}];
+    my($key, $csr, $der) = $self->make_csr;
+    my($token, $vt) = ($der, VT_PKCS10);
+    if ($proof eq 'pkcs7') {
+        my $signer = $o{signer} // $current;
+        my $p7 = catfile($self->{tmp}, 'renew-' . $ENROLL_COUNT . '.p7');
+        openssl('cms', '-sign', '-nodetach', '-binary', '-outform', 'DER',
+                '-signer', $signer->[0], '-inkey', $signer->[1],
+                '-in', $csr, '-out', $p7);
+        open my $fh, '<:raw', $p7 or die "$p7: $!";
+        local $/;
+        $token = <$fh>;
+        close $fh;
+        $vt = VT_PKCS7;
+    }
+    my %ctx = %{ $o{context} || {DeviceID => $self->{device_id}} };
+    my $context = join '', map {
+        '<ac:ContextItem Name="' . xml_escape($_) . '"><ac:Value>'
+        . xml_escape($ctx{$_}) . '</ac:Value></ac:ContextItem>'
+    } sort keys %ctx;
+    my $security = defined $o{security}
+        ? qq{<wsse:Security s:mustUnderstand="1">$o{security}</wsse:Security>}
+        : '';
+    my $mid = 'urn:uuid:' . lc uuid();
+    my $body = $self->envelope(
+        WSTEP_ACTION, $mid, PUBLIC_URL . $self->path('enroll'), $security,
+        '<s:Body><wst:RequestSecurityToken><wst:TokenType>' . TOKEN_TYPE
+        . '</wst:TokenType><wst:RequestType>' . REQUEST_RENEW
+        . '</wst:RequestType><wsse:BinarySecurityToken ValueType="' . $vt
+        . '" EncodingType="' . ENC_BASE64 . '">' . encode_base64($token, '')
+        . '</wsse:BinarySecurityToken><ac:AdditionalContext xmlns="'
+        . 'http://schemas.xmlsoap.org/ws/2006/12/authorization">' . $context
+        . '</ac:AdditionalContext></wst:RequestSecurityToken></s:Body>');
+    $self->{message_id} = $mid;
+    my $cert = $proof eq 'tls' ? ($o{tls_cert} // $current) : undef;
+    my $res = $self->tls_ua($cert)->post(
+        $self->{base} . $self->path('enroll'), 'Content-Type' => SOAP_CT,
+        Content => $body);
+    $self->{renew_response} = $res;
+    if ($res->code == 200) {
+        push @{ $self->{old_certs} }, $current;
+        delete @$self{qw(prov_xml prov_doc cert_sha1 cert_der cert_file)};
+        @$self{qw(key_file csr_file csr_der)} = ($key, $csr, $der);
+        $self->read_provisioning($res);
+    }
+    return $res;
+}
+
+sub old_certs      { @{ $_[0]{old_certs} || [] } }
+sub renew_response { $_[0]{renew_response} }
 
 1;

@@ -12,7 +12,10 @@ use warnings FATAL => 'all';
 use Exporter 'import';
 use File::Spec::Functions qw(catfile);
 use IO::Socket::INET ();
+use HTTP::Request ();
 use IPC::Open3 qw(open3);
+use JSON::PP ();
+use LWP::UserAgent ();
 use Symbol qw(gensym);
 use XML::LibXML ();
 
@@ -22,7 +25,7 @@ use Apache::TestRequest ();
 our @EXPORT_OK = qw(
     API fixture discover_body xml_doc html_doc xpc xpath_text soap_fault
     use_server server_url raw_request raw_post chunked_request
-    db_file db_rows db_value sql_quote
+    db_file db_rows db_value sql_quote db_snapshot admin_request
     NS_SOAP NS_ADDR NS_DISCOVERY NS_SYNCML
 );
 our %EXPORT_TAGS = (all => \@EXPORT_OK);
@@ -383,6 +386,67 @@ sub raw_post {
             . "Content-Length: " . length($body) . "\r\n\r\n"
             . $body;
     return raw_request($req);
+}
+
+# The rows of the OMA-DM tables that hold anything about devices
+# (devices, operations, results, inventory, nonces, partials), as one
+# string: what a refused message must leave exactly as it was. where
+# limits every table to one DeviceID (results: to that device's
+# operations).
+sub db_snapshot {
+    my($name, $device) = @_;
+    my $w = defined $device ? ' WHERE device_id = ' . sql_quote($device) : '';
+    my $rw = defined $device
+        ? ' WHERE op_id IN (SELECT id FROM operations' . $w . ')' : '';
+    my @out;
+    for (['devices', "SELECT * FROM devices$w ORDER BY device_id"],
+         ['operations', "SELECT * FROM operations$w ORDER BY id"],
+         ['results', "SELECT * FROM results$rw ORDER BY op_id, seq"],
+         ['inventory', "SELECT * FROM inventory$w ORDER BY device_id, uri"],
+         ['nonces', "SELECT * FROM nonces$w ORDER BY nonce"],
+         ['partials', "SELECT * FROM partials$w ORDER BY device_id, cmd_ref, seq"]) {
+        my($table, $sql) = @$_;
+        push @out, map { "$table: $_" } db_rows($name, $sql);
+    }
+    return join "\n", @out;
+}
+
+# A request to the admin API of a test server ({api}/admin . $path) as
+# the administrator of t/state/admin.htpasswd. Options: server (default
+# 'default'), body (a string sent as it is, or a reference sent as JSON),
+# content_type (default application/json when there is a body; undef:
+# none), user and password, anonymous (no credentials), headers (array
+# ref of name => value). Returns a hash ref {res, code, json (undef when
+# the body is not JSON)}.
+sub admin_request {
+    my($method, $path, %o) = @_;
+    my $server = $o{server} // 'default';
+    my $url = server_url($server) . API . '/admin' . $path;
+    my $ua = LWP::UserAgent->new(
+        keep_alive => 0, timeout => 60, max_redirect => 0,
+        ssl_opts => {
+            SSL_ca_file     => catfile(Apache::Test::vars('t_state'), 'ca.crt'),
+            verify_hostname => 1,
+        });
+    my $req = HTTP::Request->new($method => $url);
+    $req->authorization_basic($o{user} // 'admin',
+                              $o{password} // 'admin-password')
+        unless $o{anonymous};
+    if (exists $o{body}) {
+        my $b = ref $o{body} ? JSON::PP->new->canonical->encode($o{body})
+                             : $o{body};
+        $req->content($b);
+        my $ct = exists $o{content_type} ? $o{content_type}
+                                         : 'application/json';
+        $req->header('Content-Type' => $ct) if defined $ct;
+    }
+    my @h = @{ $o{headers} || [] };
+    while (my($k, $v) = splice @h, 0, 2) {
+        $req->header($k => $v);
+    }
+    my $res = $ua->request($req);
+    my $json = eval { JSON::PP->new->decode($res->decoded_content) };
+    return {res => $res, code => $res->code, json => $json};
 }
 
 1;

@@ -95,6 +95,9 @@ int main(void)
     srunner_add_suite(sr, wm_test_ca_suite());
     srunner_add_suite(sr, wm_test_cert_suite());
     srunner_add_suite(sr, wm_test_enroll_suite());
+    srunner_add_suite(sr, wm_test_ops_suite());
+    srunner_add_suite(sr, wm_test_syncml2_suite());
+    srunner_add_suite(sr, wm_test_dm_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -33,5 +33,8 @@ Suite *wm_test_syncml_suite(void);
 Suite *wm_test_ca_suite(void);
 Suite *wm_test_cert_suite(void);
 Suite *wm_test_enroll_suite(void);
+Suite *wm_test_ops_suite(void);
+Suite *wm_test_syncml2_suite(void);
+Suite *wm_test_dm_suite(void);
 
 #endif /* WM_UNIT_H */

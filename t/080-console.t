@@ -1,0 +1,126 @@
+# The web console (console/console.html, DESIGN.md section 6) in a real
+# browser: Debian's Chromium, driven by t/browser/console-test.js through
+# playwright-core, as the administrator of t/state/admin.htpasswd. An
+# emulated Windows device enrolls and checks in; the console shows it in
+# the device list and on its page, where the Lock button queues a LOCK
+# that the history shows pending; the device's next OMA-DM session
+# receives it as an Exec whose CmdID is the operation id and answers 200;
+# after a reload the console shows the LOCK done with status 200.
+# Screenshots of every page go to t/browser/screenshots/
+# (scripts/apache-test.sh copies them back to the source tree).
+use strict;
+use warnings FATAL => 'all';
+
+use FindBin;
+use lib "$FindBin::Bin/lib";
+
+use File::Path qw(make_path);
+use File::Spec::Functions qw(catfile catdir);
+use JSON::PP ();
+
+use Apache::Test;
+use Apache::TestUtil qw(t_cmp);
+
+use WinMDMTest qw(:all);
+use WinMDMDevice qw(run_cmd);
+
+plan tests => 11, need_module('dbd');
+
+my $t_dir   = Apache::Test::vars('t_dir');
+my $browser = catdir($t_dir, 'browser');
+my $shots   = catdir($browser, 'screenshots');
+my @SHOTS   = qw(01-device-list.png 02-device-page.png 03-lock-pending.png
+                 04-device-page-phone.png 05-device-list-phone.png
+                 06-lock-done.png);
+my $LOCK_URI = './Vendor/MSFT/RemoteLock/Lock';
+
+# Screenshots of an earlier run would pass for this run's.
+make_path($shots);
+unlink glob(catfile($shots, '*.png'));
+
+# Its name holds markup: the console must show it as text, never parse
+# it (the page's script would run an onerror handler it let through).
+my $NAME = q{PC-<img src=x onerror="window.injected=1">&amp;};
+my $dev = WinMDMDevice->new(server => 'default', device_name => $NAME);
+$dev->login;
+ok t_cmp($dev->enroll->code, 200, 'the device enrolls');
+my $ID = $dev->device_id;
+
+# Package 1 right after enrollment, as Windows sends it: the device is
+# seen and its DevInfo becomes inventory, for the console to show.
+my @replies = $dev->dm_session(auth => 'digest');
+ok t_cmp($replies[-1]{hdr_status} // 'none', 200,
+         'the first OMA-DM session is accepted');
+
+# Runs one step of the browser test; returns 'ok' and what it printed
+# after RESULT, or its failure with everything it said.
+sub console_step {
+    my($step, %extra) = @_;
+    local %ENV = (
+        %ENV,
+        WINMDM_CONSOLE_URL    => server_url('default') . API . '/admin/console',
+        WINMDM_ADMIN_USER     => 'admin',
+        WINMDM_ADMIN_PASSWORD => 'admin-password',
+        WINMDM_DEVICE_ID      => $ID,
+        WINMDM_DEVICE_NAME    => $NAME,
+        WINMDM_DEVICE_USER    => $dev->user,
+        WINMDM_SCREENSHOTS    => $shots,
+        %extra,
+    );
+    my $node = -x '/usr/bin/node' ? '/usr/bin/node' : 'node';
+    my($rc, $out) = eval {
+        run_cmd($node, catfile($browser, 'console-test.js'), $step);
+    };
+    ($rc, $out) = (127, "cannot run node: $@") unless defined $rc;
+    print STDERR map { "# $step: $_\n" } split /\n/, $out if $rc;
+    my($result) = $out =~ /^RESULT (.*)$/m;
+    my $json = $result ? eval { JSON::PP->new->decode($result) } : undef;
+    my($why) = $out =~ /^(FAIL: .*)$/m;
+    return ($rc == 0 && $json ? 'ok'
+            : $why // "exit $rc without a result: $out", $json || {});
+}
+
+# --- step 1: list, device page, LOCK queued ----------------------------------
+
+my($step1, $out1) = console_step('step1');
+ok t_cmp($step1, 'ok', 'console step 1: device list, device page, Lock button');
+my $lock = $out1->{lock} // 'none';
+ok t_cmp($lock, qr/^\d+$/, 'console step 1 queued a LOCK');
+
+my $op = admin_request(GET => "/operations/$lock");
+ok t_cmp(join(' ', map { $op->{json} ? $op->{json}{$_} // '-' : '-' }
+                   qw(type state device)),
+         "LOCK pending $ID", 'the API has the LOCK pending for the device');
+
+# --- the device's next session -----------------------------------------------
+
+$dev->dm_begin;
+my $r = $dev->dm_send(cmds => [$dev->dm_package1_cmds]);
+ok t_cmp($r->{hdr_status} // 'none', 200, 'the next OMA-DM session is accepted');
+ok t_cmp(join(' ', map {
+             ($_->{cmd_id} // '-') . ':' . $_->{name} . ':'
+             . join(',', map { $_->{target} // '-' } @{ $_->{items} })
+         } @{ $r->{commands} }),
+         "$lock:Exec:$LOCK_URI",
+         'the server sends the LOCK as an Exec of RemoteLock/Lock, CmdID its id');
+$r = $dev->dm_answer(status => 200);
+ok t_cmp(($r->{hdr_status} // 'none') . ' ' . scalar(@{ $r->{commands} }),
+         '200 0', 'the device answers 200: the session closes');
+
+$op = admin_request(GET => "/operations/$lock");
+ok t_cmp(join(' ', map { $op->{json} ? $op->{json}{$_} // '-' : '-' }
+                   qw(state status)),
+         'done 200', 'the API has the LOCK done with status 200');
+
+# --- step 2: the LOCK done ---------------------------------------------------
+
+my($step2) = console_step('step2', WINMDM_LOCK_ID => $lock);
+ok t_cmp($step2, 'ok', 'console step 2: the LOCK shows done with 200');
+
+my @missing = grep {
+    my $f = catfile($shots, $_);
+    my $sig = '';
+    if (open my $fh, '<:raw', $f) { read $fh, $sig, 8; close $fh }
+    $sig ne "\x89PNG\r\n\x1a\n";
+} @SHOTS;
+ok t_cmp(join(' ', @missing), '', 'a PNG screenshot of every page');
