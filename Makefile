@@ -95,11 +95,14 @@ fuzz: deps $(foreach t,$(FUZZ_TARGETS),t/fuzz/fuzz_$(t))
 	        -artifact_prefix=t/fuzz/crashes/$$t- t/fuzz/corpus/$$t || exit 1; \
 	done
 
+# The Apache::Test suite runs twice: on SQLite, then on a PostgreSQL
+# server it starts itself.
 test: deps
 	$(MAKE) all
 	$(MAKE) unit
 	$(MAKE) fuzz-replay
 	sh scripts/apache-test.sh
+	WM_TEST_DB=pgsql sh scripts/apache-test.sh
 
 run: deps
 	$(MAKE) all

@@ -19,6 +19,9 @@
 #   TEST_FILES         run only these test files (e.g. "t/010-discovery.t")
 #   WINMDM_TEST_VERBOSE  when set, run t/TEST -verbose (every test's
 #                      expected and received values are printed)
+#   WM_TEST_DB         sqlite3 (default) or pgsql: the whole suite against
+#                      a PostgreSQL server this script starts (as root
+#                      only: the copy's extra.conf is rewritten for it)
 set -e
 
 if [ ! -f t/TEST.PL ] || [ ! -f Makefile ]; then
@@ -141,6 +144,50 @@ as_user htpasswd -bB "$state/htpasswd" demio demo 2>/dev/null
 # t/080-console.t).
 as_user htpasswd -cbB "$state/admin.htpasswd" admin admin-password 2>/dev/null
 
+# --- PostgreSQL ------------------------------------------------------------
+
+# The same suite on PostgreSQL: a private server of the test user on a
+# Unix socket in t/state, one database per test server, and mod_dbd's
+# pgsql driver in place of sqlite3 (DBDParams wm.db -> dbname=wm).
+pg_stop() { :; }
+if [ "${WM_TEST_DB:-sqlite3}" = pgsql ]; then
+    if [ -z "$work" ]; then
+        echo "apache-test: WM_TEST_DB=pgsql runs as root only" >&2
+        exit 1
+    fi
+    pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+    if [ ! -x "$pgbin/initdb" ]; then
+        echo "apache-test: PostgreSQL is not installed (make deps)" >&2
+        exit 1
+    fi
+    pgsock="$state/pg"
+    pgport=$((APACHE_TEST_PORT + 10))
+    as_user mkdir -p "$pgsock"
+    as_user "$pgbin/initdb" -D "$state/pgdata" -A trust -U "$test_user" \
+        --no-sync >/dev/null
+    as_user "$pgbin/pg_ctl" -D "$state/pgdata" -l "$tree/t/logs/postgresql.log" \
+        -o "-k $pgsock -p $pgport -c listen_addresses= -c fsync=off" -w start \
+        >/dev/null
+    pg_stop() {
+        as_user "$pgbin/pg_ctl" -D "$state/pgdata" -m fast -w stop >/dev/null 2>&1 || true
+    }
+    trap pg_stop EXIT
+    for db in wm wm-tls wm-short wm-node2; do
+        as_user "$pgbin/createdb" -h "$pgsock" -p "$pgport" "$db"
+    done
+    sed -i -e 's|^\([[:space:]]*\)DBDriver sqlite3|\1DBDriver pgsql|' \
+        -e "s|^\\([[:space:]]*\\)DBDParams \"@t_state@/\\([a-z-]*\\)\\.db\"|\\1DBDParams \"host=$pgsock port=$pgport dbname=\\2\"|" \
+        t/conf/extra.conf.in
+    grep -q 'DBDriver sqlite3' t/conf/extra.conf.in && {
+        echo "apache-test: t/conf/extra.conf.in still names sqlite3" >&2
+        exit 1
+    }
+    WM_TEST_PGHOST=$pgsock
+    WM_TEST_PGPORT=$pgport
+    export WM_TEST_DB WM_TEST_PGHOST WM_TEST_PGPORT
+    echo "apache-test: on PostgreSQL ($("$pgbin/postgres" --version)) at $pgsock:$pgport"
+fi
+
 # --- run ------------------------------------------------------------------
 
 log="$tree/t/logs/apache-test.log"
@@ -203,6 +250,7 @@ fi
 [ "$rc" = 0 ] || fail="$fail t/TEST exited $rc;"
 
 as_user perl t/TEST -stop >/dev/null 2>&1 || true
+pg_stop
 
 if [ -n "$fail" ]; then
     echo "apache-test: FAILED:$fail" >&2

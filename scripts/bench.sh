@@ -292,7 +292,7 @@ pg_start() {
         -E UTF8 --no-sync >/dev/null
     # Durable as shipped (fsync and synchronous_commit on); more memory for
     # the 100,000-device tables than the 128 MB default.
-    runuser -u postgres -- "$PGBIN/pg_ctl" -D "$W/pg" -l "$W/logs/postgresql.log" \
+    runuser -u postgres -- "$PGBIN/pg_ctl" -D "$W/pg" -l "$W/pg/postgresql.log" \
         -o "-c listen_addresses='' -k $W/pgsock -p $PGPORT -c shared_buffers=256MB -c max_connections=200" \
         -w start >/dev/null
     PG_STARTED=1

@@ -16,7 +16,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 PKGS="apache2 apache2-bin apache2-dev libapache2-mod-perl2
 libwww-perl liblwp-protocol-https-perl libio-socket-ssl-perl libjson-perl
 libxml-libxml-perl apache2-utils
-libaprutil1-dbd-sqlite3 libxml2-dev libssl-dev libjansson-dev check
+libaprutil1-dbd-sqlite3 libaprutil1-dbd-pgsql postgresql libxml2-dev libssl-dev
+libjansson-dev check clang
 pkg-config sqlite3 openssl make gcc chromium"
 command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"

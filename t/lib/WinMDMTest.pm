@@ -232,7 +232,8 @@ sub sql_quote {
 }
 
 # Runs one SQL statement on a test server's database with the sqlite3
-# shell (no Perl DBI in the dependencies) and returns its rows, each the
+# shell, or psql on the PostgreSQL run (no Perl DBI in the dependencies),
+# and returns its rows, each the
 # columns joined by '|'. The shell waits for a lock the server holds
 # instead of failing. An SQL error comes back as one row "SQL ERROR: ..."
 # (and a diagnostic), so a schema mismatch fails the comparison that
@@ -241,16 +242,29 @@ sub sql_quote {
 sub db_rows {
     my($name, $sql) = @_;
     my $file = db_file($name);
-    my $pid = open3(my $in, my $out, my $err = gensym,
-                    'sqlite3', '-batch', '-noheader', '-separator', '|',
-                    '-cmd', '.timeout 10000', $file, $sql);
+    my @cmd;
+    if (($ENV{WM_TEST_DB} // '') eq 'pgsql') {
+        # The same statements on the PostgreSQL run (scripts/apache-test.sh
+        # WM_TEST_DB=pgsql): one database per server, named as the file.
+        (my $db = $DB_FILE{$name}) =~ s/\.db$//;
+        my @conn = ('-h', $ENV{WM_TEST_PGHOST}, '-p', $ENV{WM_TEST_PGPORT});
+        @cmd = $sql eq '.dump'
+            ? ('pg_dump', @conn, '--data-only', $db)
+            : ('psql', '-X', '-q', '-A', '-t', '-F', '|',
+               '-v', 'ON_ERROR_STOP=1', @conn, '-d', $db, '-c', $sql);
+    }
+    else {
+        @cmd = ('sqlite3', '-batch', '-noheader', '-separator', '|',
+                '-cmd', '.timeout 10000', $file, $sql);
+    }
+    my $pid = open3(my $in, my $out, my $err = gensym, @cmd);
     close $in;
     my @rows = <$out>;
     my $errors = join '', <$err>;
     waitpid $pid, 0;
     if ($? || $errors =~ /\S/) {
         $errors =~ s/\s+$//;
-        print STDERR "# sqlite3 $file: $sql: exit ", $? >> 8, ": $errors\n";
+        print STDERR "# $cmd[0] $name: $sql: exit ", $? >> 8, ": $errors\n";
         return ("SQL ERROR: $errors");
     }
     chomp @rows;

@@ -598,6 +598,37 @@ START_TEST(nonce_of_another_session_is_a_replay)
 }
 END_TEST
 
+START_TEST(nonce_serves_every_message_of_an_open_session)
+{
+    wm_store_t *st = open_store();
+    const char *c;
+    apr_int64_t a;
+    out_t *o;
+
+    enroll(st, DEV_A, SHA1_A, NULL, 15);
+    wm_store_nonce_put(st, NONCE, DEV_A, NOW + 1000, wm_test_pool);
+    a = queue(st, DEV_A, "LOCK", NULL);
+    c = cred(DEV_A, SECRET, NONCE);
+    o = run(st, dev_msg("1", "1", DEV_A, c, ALERT_1201, 1), NULL, NULL, NOW);
+    ck_assert_int_eq(o->res.hdr_status, WM_SC_OK);
+    ck_assert_int_eq(o->res.closed, 0);
+    /* The session goes on: no nonce for the next one yet. */
+    ck_assert_ptr_null(next_nonce(o));
+    ck_assert_str_eq(
+        sql_value(st,
+                  "SELECT session_id FROM nonces WHERE nonce = '" NONCE "'"),
+        "1");
+    /* A second message of the session, the same digest: accepted. */
+    o = run(st, dev_msg("1", "2", DEV_A, c, st_xml(id_str(a), "Exec", 200), 1),
+            NULL, NULL, NOW + 2);
+    ck_assert_int_eq(o->res.hdr_status, WM_SC_OK);
+    ck_assert_str_eq(o->res.how, "digest");
+    ck_assert_str_eq(op(st, a)->state, "done");
+    ck_assert_int_eq(o->res.closed, 1);
+    ck_assert_ptr_nonnull(next_nonce(o));
+}
+END_TEST
+
 START_TEST(wrong_digest_gets_401)
 {
     wm_store_t *st = open_store();
@@ -1324,6 +1355,7 @@ Suite *wm_test_dm_suite(void)
     tcase_add_test(auth, no_credentials_get_407_with_a_nonce);
     tcase_add_test(auth, right_digest_gets_200_and_statuses);
     tcase_add_test(auth, nonce_of_another_session_is_a_replay);
+    tcase_add_test(auth, nonce_serves_every_message_of_an_open_session);
     tcase_add_test(auth, wrong_digest_gets_401);
     tcase_add_test(auth, certificate_of_the_device_opens_its_session);
     tcase_add_test(auth, unknown_device_gets_403_and_no_nonce);
