@@ -15,6 +15,7 @@
 
 #include <apr_lib.h>
 #include <apr_strings.h>
+#include <apr_file_info.h>
 #include <apr_uri.h>
 
 #include <httpd.h>
@@ -511,6 +512,20 @@ int wm_config_check(apr_pool_t *pconf, server_rec *s)
                                  "as mod_authn_file or mod_authnz_ldap, "
                                  "loaded?)",
                                  name));
+            }
+        }
+        {
+            /* The CA key signs every device certificate: nobody but root
+             * (httpd reads it before dropping privileges) should read it. */
+            apr_finfo_t fi;
+            if (apr_stat(&fi, sc->ca_key_file, APR_FINFO_PROT, pconf)
+                    == APR_SUCCESS
+                && (fi.protection & APR_FPROT_WREAD)) {
+                ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, s,
+                             WMLOGNO(00041) "WinMDMCAKeyFile %s is readable "
+                             "by other users; make it readable by root "
+                             "only (chmod 600)",
+                             sc->ca_key_file);
             }
         }
         if (wm_ca_load(&sc->ca, sc->ca_cert_file, sc->ca_key_file, &err,
