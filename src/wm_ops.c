@@ -399,28 +399,64 @@ apr_status_t wm_ops_build(const char *type, const wm_op_params_t *params,
     return APR_SUCCESS;
 }
 
+/* Every CmdID element holding a placeholder, in document order. */
+static void collect_placeholders(xmlNodePtr n, apr_array_header_t *out)
+{
+    for (; n; n = n->next) {
+        if (n->type != XML_ELEMENT_NODE) {
+            continue;
+        }
+        if (wm_xml_is(n, NULL, "CmdID")) {
+            xmlChar *t = xmlNodeGetContent(n);
+            if (t && t[0] == '#') {
+                APR_ARRAY_PUSH(out, xmlNodePtr) = n;
+            }
+            xmlFree(t);
+            continue;
+        }
+        collect_placeholders(n->children, out);
+    }
+}
+
+/* Done on the DOM, not the text: a CmdID may carry a namespace prefix, and
+ * Data (CDATA included) may hold anything, "<CmdID>#2</CmdID>" too. */
 const char *wm_ops_render(const char *body, apr_int64_t op_id, apr_pool_t *p)
 {
-    static const char open[] = "<CmdID>#";
-    apr_array_header_t *parts = apr_array_make(p, 8, sizeof(const char *));
-    const char *s = body, *hit;
-    int single = !strstr(body, "<CmdID>#2<");
+    wm_xml_limits_t lim = {0, WM_SYNCML_MAX_DEPTH, 0};
+    const char *wrapped = apr_pstrcat(p, "<SyncBody>", body, "</SyncBody>",
+                                      NULL);
+    apr_array_header_t *ids = apr_array_make(p, 8, sizeof(xmlNodePtr));
+    const char *err, *out;
+    xmlBufferPtr buf;
+    xmlDocPtr doc;
+    xmlNodePtr c;
+    int i;
 
-    while ((hit = strstr(s, open))) {
-        const char *num = hit + sizeof(open) - 1, *end = num;
-        while (apr_isdigit(*end)) {
-            end++;
-        }
-        APR_ARRAY_PUSH(parts, const char *) =
-            apr_pstrmemdup(p, s, (apr_size_t)(hit - s));
-        APR_ARRAY_PUSH(parts, const char *) =
-            single ? apr_psprintf(p, "<CmdID>%" APR_INT64_T_FMT, op_id)
-                   : apr_psprintf(p, "<CmdID>%" APR_INT64_T_FMT ".%.*s", op_id,
-                                  (int)(end - num), num);
-        s = end;
+    lim.max_size = strlen(wrapped);
+    if (wm_xml_parse(&doc, wrapped, strlen(wrapped), &lim, &err, p)) {
+        return body; /* never: bodies are built by wm_ops_build */
     }
-    APR_ARRAY_PUSH(parts, const char *) = s;
-    return apr_array_pstrcat(p, parts, 0);
+    collect_placeholders(xmlDocGetRootElement(doc)->children, ids);
+    for (i = 0; i < ids->nelts; i++) {
+        xmlNodePtr id = APR_ARRAY_IDX(ids, i, xmlNodePtr);
+        xmlChar *t = xmlNodeGetContent(id);
+        const char *v = ids->nelts == 1
+                            ? apr_psprintf(p, "%" APR_INT64_T_FMT, op_id)
+                            : apr_psprintf(p, "%" APR_INT64_T_FMT ".%s",
+                                           op_id, (const char *)t + 1);
+        xmlFree(t);
+        xmlNodeSetContent(id, (const xmlChar *)v);
+    }
+    if (!(buf = xmlBufferCreate())) {
+        return body;
+    }
+    for (c = xmlDocGetRootElement(doc)->children; c; c = c->next) {
+        xmlNodeDump(buf, doc, c, 0, 0);
+    }
+    out = apr_pstrmemdup(p, (const char *)xmlBufferContent(buf),
+                         (apr_size_t)xmlBufferLength(buf));
+    xmlBufferFree(buf);
+    return out;
 }
 
 int wm_ops_cmdref(const char *cmd_ref, apr_int64_t *pid, int *pindex)

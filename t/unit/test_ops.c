@@ -460,6 +460,37 @@ START_TEST(render_single_and_several_commands)
 }
 END_TEST
 
+START_TEST(render_reads_elements_not_text)
+{
+    const char *body, *err, *sent;
+    apr_array_header_t *cmds;
+    int count;
+
+    /* A namespace prefix on the commands: the CmdID is still filled in. */
+    ck_assert_int_eq(
+        build_syncml("<s:Get xmlns:s=\"SYNCML:SYNCML1.2\"><s:Item><s:Target>"
+                     "<s:LocURI>./a</s:LocURI></s:Target></s:Item></s:Get>",
+                     &body, &count, &err),
+        APR_SUCCESS);
+    sent = wm_ops_render(body, 42, wm_test_pool);
+    ck_assert_ptr_null(strstr(sent, "#1"));
+    ck_assert_str_eq(cmd_at(commands_of(sent), 0)->cmd_id, "42");
+
+    /* Data that looks like a placeholder is data: it goes out as written
+     * and does not make a single command look like several. */
+    ck_assert_int_eq(
+        build_syncml("<Replace><Item><Target><LocURI>./b</LocURI></Target>"
+                     "<Data><![CDATA[<CmdID>#2</CmdID>]]></Data></Item>"
+                     "</Replace>",
+                     &body, &count, &err),
+        APR_SUCCESS);
+    sent = wm_ops_render(body, 42, wm_test_pool);
+    cmds = commands_of(sent);
+    ck_assert_str_eq(cmd_at(cmds, 0)->cmd_id, "42");
+    ck_assert_ptr_nonnull(strstr(sent, "<![CDATA[<CmdID>#2</CmdID>]]>"));
+}
+END_TEST
+
 START_TEST(cmdref_names_an_operation_or_nothing)
 {
     static const char *const bad[] = {"s1",
@@ -643,6 +674,7 @@ Suite *wm_test_ops_suite(void)
 
     wm_test_pool_fixture(cmdid);
     tcase_add_test(cmdid, render_single_and_several_commands);
+    tcase_add_test(cmdid, render_reads_elements_not_text);
     tcase_add_test(cmdid, cmdref_names_an_operation_or_nothing);
     suite_add_tcase(s, cmdid);
 
