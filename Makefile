@@ -53,7 +53,7 @@ deps:
 t/unit/run_unit: $(UNIT_SRC) t/unit/unit.h $(CORE_SRC) $(HEADERS)
 	$(CC) $(WARN) -g -O1 $(APR_CFLAGS) $(APR_INC) $(XML_CFLAGS) -I include -I src \
 	    -I t/unit -o $@ $(UNIT_SRC) $(CORE_SRC) \
-	    $(APR_LIBS) $(XML_LIBS) $(SSL_LIBS) \
+	    $(APR_LIBS) $(XML_LIBS) $(SSL_LIBS) $(JSON_LIBS) \
 	    $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
 
 unit: t/unit/run_unit
@@ -64,20 +64,20 @@ check: deps all unit
 # Fuzz targets (t/fuzz): libFuzzer builds for `make fuzz`, plain replay
 # builds for `make test`, which runs every corpus file (seeds and every
 # crash found) once.
-FUZZ_TARGETS = soap syncml csr
+FUZZ_TARGETS = soap syncml csr json
 FUZZ_SECONDS ?= 600
 FUZZ_COMMON  = t/fuzz/fuzz_common.c t/fuzz/fuzz.h
 
 t/fuzz/replay_%: t/fuzz/fuzz_%.c t/fuzz/replay.c $(FUZZ_COMMON) $(CORE_SRC) $(HEADERS)
 	$(CC) $(WARN) -g -O1 $(APR_CFLAGS) $(APR_INC) $(XML_CFLAGS) -I include \
 	    -I t/fuzz -o $@ t/fuzz/replay.c t/fuzz/fuzz_common.c $< $(CORE_SRC) \
-	    $(APR_LIBS) $(XML_LIBS) $(SSL_LIBS)
+	    $(APR_LIBS) $(XML_LIBS) $(SSL_LIBS) $(JSON_LIBS)
 
 t/fuzz/fuzz_%: t/fuzz/fuzz_%.c $(FUZZ_COMMON) $(CORE_SRC) $(HEADERS)
 	clang -g -O1 -fsanitize=fuzzer,address,undefined \
 	    -fno-sanitize-recover=undefined $(APR_CFLAGS) $(APR_INC) \
 	    $(XML_CFLAGS) -I include -I t/fuzz -o $@ t/fuzz/fuzz_common.c $< \
-	    $(CORE_SRC) $(APR_LIBS) $(XML_LIBS) $(SSL_LIBS)
+	    $(CORE_SRC) $(APR_LIBS) $(XML_LIBS) $(SSL_LIBS) $(JSON_LIBS)
 
 fuzz-replay: $(foreach t,$(FUZZ_TARGETS),t/fuzz/replay_$(t))
 	@for t in $(FUZZ_TARGETS); do \
@@ -120,4 +120,5 @@ format:
 clean:
 	rm -rf *.o *.lo *.slo *.la .libs src/*.o src/*.lo src/*.slo src/.libs \
 	    t/unit/run_unit t/logs t/state src/console_html.inc \
-	    t/fuzz/replay_* t/fuzz/fuzz_soap t/fuzz/fuzz_syncml t/fuzz/fuzz_csr
+	    t/fuzz/replay_* t/fuzz/fuzz_soap t/fuzz/fuzz_syncml t/fuzz/fuzz_csr \
+	    t/fuzz/fuzz_json

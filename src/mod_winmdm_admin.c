@@ -28,6 +28,7 @@
 #include <http_core.h>
 #include <http_protocol.h>
 
+#include "wm_opjson.h"
 #include "wm_ops.h"
 #include "wm_store.h"
 #include "wm_wstep.h"
@@ -219,89 +220,36 @@ static int origin_ok(request_rec *r)
     return !strcasecmp(origin, self);
 }
 
-/* The JSON body of a state-changing request, or NULL after answering. */
-static json_t *read_json(request_rec *r, const wm_srv_conf_t *sc, int *pstatus)
+/* The body of a state-changing request, or NULL after answering. */
+static const char *read_body(request_rec *r, const wm_srv_conf_t *sc,
+                             apr_size_t *plen, int *pstatus)
 {
     const char *buf;
-    apr_size_t len;
-    json_error_t err;
-    json_t *j;
 
-    *pstatus = wm_io_read_body(r, wm_conf_max_message_size(sc), &buf, &len);
+    *pstatus = wm_io_read_body(r, wm_conf_max_message_size(sc), &buf, plen);
     if (*pstatus == HTTP_REQUEST_ENTITY_TOO_LARGE) {
         *pstatus = send_error(r, HTTP_REQUEST_ENTITY_TOO_LARGE,
                               "the request body is too large");
         return NULL;
     }
-    if (*pstatus != OK) {
-        return NULL;
-    }
-    j = owned(r, json_loadb(buf, len, JSON_REJECT_DUPLICATES, &err));
-    if (!j) {
-        *pstatus =
-            send_error(r, HTTP_BAD_REQUEST,
-                       apr_psprintf(r->pool, "malformed JSON: %s", err.text));
-    }
-    return j;
+    return *pstatus == OK ? buf : NULL;
 }
 
 /* ------------------------------------------------------- operations */
 
-/* Builds and queues one operation for dev from the request's JSON. */
+/* Builds and queues one operation of type for dev. */
 static int queue(request_rec *r, const wm_srv_conf_t *sc, wm_store_t *st,
-                 const wm_device_t *dev, const char *type, json_t *body,
-                 apr_int64_t *pid, const char **perr)
+                 const wm_device_t *dev, const char *type,
+                 wm_op_params_t *params, apr_int64_t *pid, const char **perr)
 {
-    wm_op_params_t params;
-    apr_array_header_t *settings = NULL;
     const char *ops_body;
-    int count, i;
-    apr_status_t rv;
+    int count;
 
-    memset(&params, 0, sizeof(params));
-    params.provider_id = wm_conf_provider_id(sc);
-    params.poll_minutes = wm_conf_poll_interval(sc);
-    for (i = 0; wm_ops_types[i] && strcmp(wm_ops_types[i], type); i++) {
-    }
-    if (!wm_ops_types[i]) {
-        *perr = apr_psprintf(r->pool, "unknown operation type '%s'", type);
-        return HTTP_BAD_REQUEST;
-    }
-    if (body && !strcmp(type, "SYNCML")) {
-        json_t *x = json_object_get(body, "syncml");
-        params.syncml = json_is_string(x) ? json_string_value(x) : NULL;
-    }
-    if (body && !strcmp(type, "APP_INSTALL")) {
-        params.product_id =
-            json_string_value(json_object_get(body, "product_id"));
-        params.version = json_string_value(json_object_get(body, "version"));
-        params.url = json_string_value(json_object_get(body, "url"));
-        params.sha256 = json_string_value(json_object_get(body, "sha256"));
-    }
-    if (body && !strcmp(type, "POLICY")) {
-        json_t *set = json_object_get(body, "settings"), *v;
-        const char *k;
-        if (!json_is_object(set)) {
-            *perr = "POLICY needs \"settings\": {\"Area/Policy\": \"value\"}";
-            return HTTP_BAD_REQUEST;
-        }
-        settings = apr_array_make(r->pool, 4, sizeof(wm_kv_t));
-        json_object_foreach(set, k, v)
-        {
-            wm_kv_t *kv = apr_array_push(settings);
-            kv->key = apr_pstrdup(r->pool, k);
-            kv->value = json_is_string(v)
-                            ? apr_pstrdup(r->pool, json_string_value(v))
-                        : json_is_integer(v)
-                            ? apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
-                                           (apr_int64_t)json_integer_value(v))
-                            : NULL;
-        }
-        params.settings = settings;
-    }
-    rv = wm_ops_build(type, &params, (apr_size_t)wm_conf_max_message_size(sc),
-                      &ops_body, &count, perr, r->pool);
-    if (rv != APR_SUCCESS) {
+    params->provider_id = wm_conf_provider_id(sc);
+    params->poll_minutes = wm_conf_poll_interval(sc);
+    if (wm_ops_build(type, params, (apr_size_t)wm_conf_max_message_size(sc),
+                     &ops_body, &count, perr, r->pool)
+        != APR_SUCCESS) {
         return HTTP_BAD_REQUEST;
     }
     if (wm_store_op_add(st, dev->device_id, type, ops_body, count,
@@ -353,24 +301,24 @@ static wm_device_t *device_for(request_rec *r, wm_store_t *st, const char *id,
 static int post_operation(request_rec *r, const wm_srv_conf_t *sc,
                           wm_store_t *st, const char *id)
 {
-    const char *type, *err = NULL;
+    const char *buf, *type, *err = NULL;
+    wm_op_params_t params;
     wm_device_t *dev;
     apr_int64_t op;
-    json_t *body;
+    apr_size_t len;
     int status;
 
-    if (!(body = read_json(r, sc, &status))) {
+    if (!(buf = read_body(r, sc, &len, &status))) {
         return status;
     }
-    type = json_string_value(json_object_get(body, "type"));
-    if (!json_is_object(body) || !type) {
-        return send_error(r, HTTP_BAD_REQUEST,
-                          "the body must be {\"type\": \"...\"}");
+    memset(&params, 0, sizeof(params));
+    if (wm_opjson_request(buf, len, &type, &params, &err, r->pool)) {
+        return send_error(r, HTTP_BAD_REQUEST, err);
     }
     if (!(dev = device_for(r, st, id, 1, &status))) {
         return status;
     }
-    if ((status = queue(r, sc, st, dev, type, body, &op, &err)) != OK) {
+    if ((status = queue(r, sc, st, dev, type, &params, &op, &err)) != OK) {
         return send_error(r, status, err);
     }
     return queued_json(r, HTTP_CREATED, op);
@@ -379,26 +327,17 @@ static int post_operation(request_rec *r, const wm_srv_conf_t *sc,
 static int batch(request_rec *r, const wm_srv_conf_t *sc, wm_store_t *st,
                  const char *type)
 {
-    json_t *body, *ops, *unknown, *v;
-    const char *err = NULL;
-    size_t i;
-    int status;
+    apr_array_header_t *ids;
+    json_t *ops, *unknown;
+    const char *buf, *err = NULL;
+    apr_size_t len;
+    int status, i;
 
-    if (!(body = read_json(r, sc, &status))) {
+    if (!(buf = read_body(r, sc, &len, &status))) {
         return status;
     }
-    if (!json_is_array(body) || json_array_size(body) == 0 ||
-        json_array_size(body) > BATCH_MAX) {
-        return send_error(r, HTTP_BAD_REQUEST,
-                          "the body must be a JSON array of 1 to 1000 "
-                          "DeviceIDs");
-    }
-    json_array_foreach(body, i, v)
-    {
-        if (!json_is_string(v)) {
-            return send_error(r, HTTP_BAD_REQUEST,
-                              "every DeviceID must be a string");
-        }
+    if (wm_opjson_ids(buf, len, BATCH_MAX, &ids, &err, r->pool)) {
+        return send_error(r, HTTP_BAD_REQUEST, err);
     }
     ops = owned(r, json_array());
     unknown = owned(r, json_array());
@@ -406,19 +345,20 @@ static int batch(request_rec *r, const wm_srv_conf_t *sc, wm_store_t *st,
         return send_error(r, HTTP_INTERNAL_SERVER_ERROR,
                           "the database is unavailable");
     }
-    json_array_foreach(body, i, v)
-    {
-        const char *id = json_string_value(v);
+    for (i = 0; i < ids->nelts; i++) {
+        const char *id = APR_ARRAY_IDX(ids, i, const char *);
         wm_device_t *dev = NULL;
+        wm_op_params_t params;
         apr_int64_t op;
 
-        if (!wm_wstep_device_id_ok(id) ||
-            wm_store_device_get(st, id, &dev, r->pool) || !dev ||
-            strcmp(dev->state, "enrolled")) {
+        if (!wm_wstep_device_id_ok(id)
+            || wm_store_device_get(st, id, &dev, r->pool) || !dev
+            || strcmp(dev->state, "enrolled")) {
             json_array_append_new(unknown, json_string(id));
             continue;
         }
-        if ((status = queue(r, sc, st, dev, type, NULL, &op, &err)) != OK) {
+        memset(&params, 0, sizeof(params));
+        if ((status = queue(r, sc, st, dev, type, &params, &op, &err)) != OK) {
             wm_store_rollback(st, r->pool);
             return send_error(r, status, err);
         }
@@ -627,7 +567,9 @@ int wm_ep_admin(request_rec *r, const wm_srv_conf_t *sc,
             if (!(dev = device_for(r, st, seg[1], 1, &status))) {
                 return status;
             }
-            if ((status = queue(r, sc, st, dev, "DISENROLL", NULL, &op,
+            wm_op_params_t params;
+            memset(&params, 0, sizeof(params));
+            if ((status = queue(r, sc, st, dev, "DISENROLL", &params, &op,
                                 &err)) != OK) {
                 return send_error(r, status, err);
             }

@@ -1,0 +1,145 @@
+/* Licensed under the Apache License, Version 2.0 (the "License"); you may not
+ * use this file except in compliance with the License. You may obtain a copy
+ * of the License at http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+ * WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ */
+
+/* Reading the admin API's operation requests (see wm_opjson.h). */
+
+#include <string.h>
+
+#include <apr_strings.h>
+#include <jansson.h>
+
+#include "wm_opjson.h"
+#include "wm_store.h"
+
+static const char *copy_string(json_t *obj, const char *key, apr_pool_t *p)
+{
+    json_t *v = json_object_get(obj, key);
+    return json_is_string(v) ? apr_pstrdup(p, json_string_value(v)) : NULL;
+}
+
+static apr_status_t read_settings(json_t *set, wm_op_params_t *params,
+                                  const char **perr, apr_pool_t *p)
+{
+    apr_array_header_t *settings;
+    const char *k;
+    json_t *v;
+
+    if (!json_is_object(set)) {
+        *perr = "POLICY needs \"settings\": {\"Area/Policy\": \"value\"}";
+        return APR_EINVAL;
+    }
+    settings = apr_array_make(p, 4, sizeof(wm_kv_t));
+    json_object_foreach(set, k, v)
+    {
+        wm_kv_t *kv = apr_array_push(settings);
+        kv->key = apr_pstrdup(p, k);
+        if (json_is_string(v)) {
+            kv->value = apr_pstrdup(p, json_string_value(v));
+        }
+        else if (json_is_integer(v)) {
+            kv->value = apr_psprintf(p, "%" APR_INT64_T_FMT,
+                                     (apr_int64_t)json_integer_value(v));
+        }
+        else {
+            *perr = apr_psprintf(p, "the value of %s must be a string or an "
+                                    "integer",
+                                 k);
+            return APR_EINVAL;
+        }
+    }
+    params->settings = settings;
+    return APR_SUCCESS;
+}
+
+apr_status_t wm_opjson_request(const char *buf, apr_size_t len,
+                               const char **ptype, wm_op_params_t *params,
+                               const char **perr, apr_pool_t *p)
+{
+    json_error_t jerr;
+    json_t *body;
+    const char *type;
+    apr_status_t rv = APR_SUCCESS;
+    int i;
+
+    *ptype = NULL;
+    body = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!body) {
+        *perr = apr_psprintf(p, "malformed JSON: %s", jerr.text);
+        return APR_EINVAL;
+    }
+    if (!json_is_object(body)
+        || !(type = copy_string(body, "type", p))) {
+        *perr = "the body must be {\"type\": \"...\"}";
+        rv = APR_EINVAL;
+        goto leave;
+    }
+    for (i = 0; wm_ops_types[i] && strcmp(wm_ops_types[i], type); i++) {
+    }
+    if (!wm_ops_types[i]) {
+        *perr = apr_psprintf(p, "unknown operation type '%s'", type);
+        rv = APR_EINVAL;
+        goto leave;
+    }
+    if (!strcmp(type, "SYNCML")) {
+        params->syncml = copy_string(body, "syncml", p);
+    }
+    else if (!strcmp(type, "APP_INSTALL")) {
+        params->product_id = copy_string(body, "product_id", p);
+        params->version = copy_string(body, "version", p);
+        params->url = copy_string(body, "url", p);
+        params->sha256 = copy_string(body, "sha256", p);
+    }
+    else if (!strcmp(type, "POLICY")) {
+        rv = read_settings(json_object_get(body, "settings"), params, perr, p);
+    }
+    *ptype = type;
+leave:
+    json_decref(body);
+    return rv;
+}
+
+apr_status_t wm_opjson_ids(const char *buf, apr_size_t len, int max,
+                           apr_array_header_t **pids, const char **perr,
+                           apr_pool_t *p)
+{
+    json_error_t jerr;
+    json_t *body, *v;
+    apr_array_header_t *ids;
+    apr_status_t rv = APR_SUCCESS;
+    size_t i;
+
+    *pids = NULL;
+    body = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!body) {
+        *perr = apr_psprintf(p, "malformed JSON: %s", jerr.text);
+        return APR_EINVAL;
+    }
+    if (!json_is_array(body) || json_array_size(body) == 0
+        || json_array_size(body) > (size_t)max) {
+        *perr = apr_psprintf(p, "the body must be a JSON array of 1 to %d "
+                                "DeviceIDs",
+                             max);
+        rv = APR_EINVAL;
+        goto leave;
+    }
+    ids = apr_array_make(p, (int)json_array_size(body), sizeof(const char *));
+    json_array_foreach(body, i, v)
+    {
+        if (!json_is_string(v)) {
+            *perr = "every DeviceID must be a string";
+            rv = APR_EINVAL;
+            goto leave;
+        }
+        APR_ARRAY_PUSH(ids, const char *) = apr_pstrdup(p, json_string_value(v));
+    }
+    *pids = ids;
+leave:
+    json_decref(body);
+    return rv;
+}
