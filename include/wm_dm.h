@@ -26,6 +26,8 @@
 #define WM_DM_DEFAULT_MAX_MSG 65536
 /* Operations claimed for one reply at the most. */
 #define WM_DM_CLAIM_LIMIT 32
+/* last_seen is written when it is older than this (seconds). */
+#define WM_DM_SEEN_EVERY 60
 /* How long a digest nonce given for the next session stays good. */
 #define WM_DM_NONCE_LIFETIME (7 * 86400)
 

@@ -180,6 +180,14 @@ apr_status_t wm_store_nonce_bind(wm_store_t *st, const char *nonce,
                                  const char *device_id, const char *session_id,
                                  int *pbound, apr_pool_t *p);
 
+/** Replaces a spent nonce (that of a session that ended) by next,
+ *  unbound, good until expires: one write where a delete and an insert
+ *  would be two; *protated is 0 when there was no such nonce. */
+apr_status_t wm_store_nonce_rotate(wm_store_t *st, const char *device_id,
+                                   const char *nonce, const char *next,
+                                   apr_int64_t expires, int *protated,
+                                   apr_pool_t *p);
+
 /** Deletes the nonce bound to a session that ended. */
 apr_status_t wm_store_nonce_spend(wm_store_t *st, const char *device_id,
                                   const char *session_id, apr_pool_t *p);

@@ -37,6 +37,9 @@ typedef struct {
     wm_device_t *dev;
     wm_sml_reply_t *rp;
     wm_dm_result_t *res;
+    apr_hash_t *inventory;  /* uri -> value as stored, read on first use */
+    const char *nonce_used; /* the digest nonce of this message */
+    int nonces_bound;       /* nonces bound to this session */
     apr_int64_t now;
     apr_pool_t *p;
 } dm_t;
@@ -74,6 +77,36 @@ static apr_status_t next_nonce(dm_t *dm, const char **pnonce)
     return APR_SUCCESS;
 }
 
+/* Stores one inventory value, unless it is what the database holds:
+ * package 1 reports the same DevInfo every session, and an unchanged
+ * value costs no write. */
+static apr_status_t inv_put(dm_t *dm, const char *uri, const char *value)
+{
+    const char *old;
+
+    if (!dm->inventory) {
+        apr_array_header_t *items;
+        int i;
+        if (wm_store_inventory_list(dm->st, dm->dev->device_id, &items,
+                                    dm->p)) {
+            return APR_EGENERAL;
+        }
+        dm->inventory = apr_hash_make(dm->p);
+        for (i = 0; i < items->nelts; i++) {
+            const wm_kv_t *kv = &APR_ARRAY_IDX(items, i, wm_kv_t);
+            apr_hash_set(dm->inventory, kv->key, APR_HASH_KEY_STRING,
+                         kv->value ? kv->value : "");
+        }
+    }
+    old = apr_hash_get(dm->inventory, uri, APR_HASH_KEY_STRING);
+    if (old && !strcmp(old, value)) {
+        return APR_SUCCESS;
+    }
+    apr_hash_set(dm->inventory, uri, APR_HASH_KEY_STRING, value);
+    return wm_store_inventory_put(dm->st, dm->dev->device_id, uri, value,
+                                  dm->now, dm->p);
+}
+
 /* ----------------------------------------------------- authentication */
 
 typedef enum { AUTH_OK, AUTH_REFUSED, AUTH_ERROR } auth_e;
@@ -104,10 +137,15 @@ static auth_e check_digest(dm_t *dm)
     }
     for (i = 0; i < nonces->nelts; i++) {
         const wm_kv_t *n = &APR_ARRAY_IDX(nonces, i, wm_kv_t);
+        dm->nonces_bound += n->value && !strcmp(n->value, h->session_id);
+    }
+    for (i = 0; i < nonces->nelts; i++) {
+        const wm_kv_t *n = &APR_ARRAY_IDX(nonces, i, wm_kv_t);
         if (!wm_digest_check(dm->dev->digest_ha1, n->key, h->cred_data,
                              dm->p)) {
             continue;
         }
+        dm->nonce_used = n->key;
         if (n->value) {
             if (!strcmp(n->value, h->session_id)) {
                 return AUTH_OK;
@@ -120,6 +158,7 @@ static auth_e check_digest(dm_t *dm)
             return AUTH_ERROR;
         }
         if (bound == 1) {
+            dm->nonces_bound++;
             return AUTH_OK;
         }
         dm->res->reason = "the nonce was just used by another session";
@@ -282,8 +321,7 @@ static apr_status_t on_results(dm_t *dm, const wm_sml_cmd_t *c, int *pcode)
         }
         if ((rv = wm_store_result_add(dm->st, op->id, uri, data, dm->p)) ||
             (inventory_uri(uri) &&
-             (rv = wm_store_inventory_put(dm->st, dev, uri, data, dm->now,
-                                          dm->p)))) {
+             (rv = inv_put(dm, uri, data)))) {
             return rv;
         }
     }
@@ -335,9 +373,7 @@ static apr_status_t on_alert(dm_t *dm, const wm_sml_cmd_t *c)
              !strcmp(type, "com.microsoft.mdm.synctype") ||
              !strcmp(type, "com.microsoft/MDM/DevicePrepSync"))) {
             /* Client events worth keeping (never the AADUserToken). */
-            if ((rv = wm_store_inventory_put(dm->st, dm->dev->device_id, type,
-                                             it->data ? it->data : "", dm->now,
-                                             dm->p))) {
+            if ((rv = inv_put(dm, type, it->data ? it->data : ""))) {
                 return rv;
             }
         }
@@ -390,9 +426,7 @@ static apr_status_t process(dm_t *dm)
                 wm_sml_item_t *it = APR_ARRAY_IDX(c->items, j, wm_sml_item_t *);
                 const char *uri = it->source ? it->source : it->target;
                 if (inventory_uri(uri)) {
-                    rv = wm_store_inventory_put(dm->st, dm->dev->device_id, uri,
-                                                it->data ? it->data : "",
-                                                dm->now, dm->p);
+                    rv = inv_put(dm, uri, it->data ? it->data : "");
                 }
             }
         }
@@ -509,7 +543,10 @@ static apr_status_t handle(dm_t *dm, const char *cert_sha1, const char *cert_cn)
         return refuse(dm, WM_SC_MISSING_CRED);
     }
 
-    if ((rv = wm_store_device_seen(dm->st, id, dm->now, dm->p)) ||
+    /* last_seen is written at most once a minute: a session's later
+     * messages, and bursts of sessions, cost no write for it. */
+    if ((dm->now - dm->dev->last_seen >= WM_DM_SEEN_EVERY
+         && (rv = wm_store_device_seen(dm->st, id, dm->now, dm->p))) ||
         (rv = process(dm))) {
         return rv;
     }
@@ -529,12 +566,31 @@ static apr_status_t handle(dm_t *dm, const char *cert_sha1, const char *cert_cn)
     }
     /* The last reply of a digest session names the next session's nonce,
      * and the nonce of the session that ends is spent: a copy of one of
-     * its messages replayed later opens nothing. */
+     * its messages replayed later opens nothing. The spent nonce's row
+     * usually becomes the next one (one write). */
     if (dm->res->closed && dm->res->how && !strcmp(dm->res->how, "digest")) {
-        if ((rv = wm_store_nonce_spend(dm->st, dm->dev->device_id,
-                                       dm->hdr->session_id, dm->p)) ||
-            (!dm->res->unenrolled && (rv = next_nonce(dm, &nonce)))) {
-            return rv;
+        int rotated = 0;
+        if (dm->res->unenrolled || dm->nonces_bound > 1) {
+            /* Every nonce of the session goes (a 401 in the middle of it
+             * may have bound a second one). */
+            if ((rv = wm_store_nonce_spend(dm->st, dm->dev->device_id,
+                                           dm->hdr->session_id, dm->p))) {
+                return rv;
+            }
+        }
+        if (!dm->res->unenrolled) {
+            if (!(nonce = wm_secret_random_b64(16, dm->p))) {
+                return APR_EGENERAL;
+            }
+            if (dm->nonces_bound == 1
+                && (rv = wm_store_nonce_rotate(
+                        dm->st, dm->dev->device_id, dm->nonce_used, nonce,
+                        dm->now + WM_DM_NONCE_LIFETIME, &rotated, dm->p))) {
+                return rv;
+            }
+            if (!rotated && (rv = next_nonce(dm, &nonce))) {
+                return rv;
+            }
         }
     }
     dm->res->hdr_status = WM_SC_OK;

@@ -198,6 +198,10 @@ static const struct {
     {"wm_nonce_bind",
      "UPDATE nonces SET session_id = %s WHERE nonce = %s AND device_id = %s "
      "AND session_id IS NULL"},
+    /* The nonce of a session that ends becomes the next session's. */
+    {"wm_nonce_rotate",
+     "UPDATE nonces SET nonce = %s, session_id = NULL, expires = " INT_ARG
+     " WHERE device_id = %s AND nonce = %s"},
     {"wm_nonce_spend",
      "DELETE FROM nonces WHERE device_id = %s AND session_id = %s"},
     {"wm_nonce_purge", "DELETE FROM nonces WHERE expires <= " INT_ARG},
@@ -958,4 +962,13 @@ apr_status_t wm_store_nonce_spend(wm_store_t *st, const char *device_id,
 {
     return wm_store_run(st, "wm_nonce_spend", NULL, p, 2, device_id,
                         session_id);
+}
+
+apr_status_t wm_store_nonce_rotate(wm_store_t *st, const char *device_id,
+                                   const char *nonce, const char *next,
+                                   apr_int64_t expires, int *protated,
+                                   apr_pool_t *p)
+{
+    return wm_store_run(st, "wm_nonce_rotate", protated, p, 4, next,
+                        wm_store_i64(expires, p), device_id, nonce);
 }
