@@ -31,7 +31,13 @@ typedef struct wm_store_t {
     apr_hash_t *prepared; /* label -> apr_dbd_prepared_t * */
     int pgsql;            /* dialect: 1 PostgreSQL, 0 SQLite */
     const char *err;      /* the last database error, or NULL */
+    int in_tx;            /* inside wm_store_begin .. commit/rollback */
+    int locked;           /* holds this process's SQLite write lock */
 } wm_store_t;
+
+/** Creates this process's SQLite write lock (see wm_store.c); call once
+ *  per httpd child before its first request. */
+apr_status_t wm_store_child_init(apr_pool_t *pchild);
 
 /**
  * Binds a store to a connection, setting the connection up on its first

@@ -106,6 +106,9 @@ as_user perl t/TEST -clean >/dev/null 2>&1 || true
 # empty database).
 rm -rf t/state t/logs
 as_user mkdir -p t/state t/logs
+# The database folder of the winmdm_fault server (t/conf/extra.conf.in),
+# which t/110-faults.t makes unwritable for a while.
+as_user mkdir -p t/state/fault
 state="$tree/t/state"
 
 # The device CA that signs device certificates (WinMDMCACertificateFile)
@@ -172,19 +175,21 @@ if [ "${WM_TEST_DB:-sqlite3}" = pgsql ]; then
         as_user "$pgbin/pg_ctl" -D "$state/pgdata" -m fast -w stop >/dev/null 2>&1 || true
     }
     trap pg_stop EXIT
-    for db in wm wm-tls wm-short wm-node2; do
+    for db in wm wm-tls wm-short wm-node2 wm-fault; do
         as_user "$pgbin/createdb" -h "$pgsock" -p "$pgport" "$db"
     done
     sed -i -e 's|^\([[:space:]]*\)DBDriver sqlite3|\1DBDriver pgsql|' \
-        -e "s|^\\([[:space:]]*\\)DBDParams \"@t_state@/\\([a-z-]*\\)\\.db\"|\\1DBDParams \"host=$pgsock port=$pgport dbname=\\2\"|" \
+        -e "s|^\\([[:space:]]*\\)DBDParams \"@t_state@/\\([a-z-]*/\\)\\{0,1\\}\\([a-z-]*\\)\\.db\"|\\1DBDParams \"host=$pgsock port=$pgport dbname=\\3\"|" \
         t/conf/extra.conf.in
-    grep -q 'DBDriver sqlite3' t/conf/extra.conf.in && {
+    grep -q 'DBDriver sqlite3\|DBDParams "@t_state@' t/conf/extra.conf.in && {
         echo "apache-test: t/conf/extra.conf.in still names sqlite3" >&2
         exit 1
     }
     WM_TEST_PGHOST=$pgsock
     WM_TEST_PGPORT=$pgport
-    export WM_TEST_DB WM_TEST_PGHOST WM_TEST_PGPORT
+    # t/110-faults.t stops this server and starts it again the same way.
+    WM_TEST_PGBIN=$pgbin
+    export WM_TEST_DB WM_TEST_PGHOST WM_TEST_PGPORT WM_TEST_PGBIN
     echo "apache-test: on PostgreSQL ($("$pgbin/postgres" --version)) at $pgsock:$pgport"
 fi
 
@@ -227,6 +232,12 @@ fi
 files_expected=$#
 tests_expected=0
 for f in "$@"; do
+    # A file that skips itself on this run (`plan skip_all`, e.g. one that
+    # needs PostgreSQL on the SQLite run) runs none of its planned tests;
+    # the harness reports it as "t/x.t .. skipped: why".
+    if grep -q "^$f \.* *skipped" "$log"; then
+        continue
+    fi
     n=$(sed -n 's/.*plan[ (]*tests *=> *\([0-9][0-9]*\).*/\1/p' "$f" | head -n 1)
     [ -n "$n" ] || echo "apache-test: $f: no 'plan tests => N' with a number; its tests are not counted" >&2
     tests_expected=$((tests_expected + ${n:-0}))

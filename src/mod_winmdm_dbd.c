@@ -61,6 +61,10 @@ void wm_dbd_child_init(apr_pool_t *pchild, server_rec *s)
     ap_dbd_t *dbd;
     int purged = 0;
 
+    if (wm_store_child_init(pchild) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, WMLOGNO(00042)
+                     "cannot create the SQLite write lock");
+    }
     if (!dbd_open) {
         return;
     }

@@ -18,11 +18,21 @@
 #include <string.h>
 
 #include <apr_strings.h>
+#include <apr_thread_mutex.h>
 #include <apr_time.h>
 
 #include "wm_log.h"
 #include "wm_store.h"
 #include "wm_store_private.h"
+
+/* SQLite writes of this process go one at a time. apr-util's SQLite
+ * driver holds one process-wide mutex around every call, and SQLite's busy
+ * handler sleeps inside the call while another connection holds the write
+ * lock: if that other connection is in this process and needs the driver
+ * for its next statement, both wait until the busy timeout. Taking this
+ * lock before the database's write lock avoids that wait; other processes
+ * meet only SQLite's own lock. NULL (no locking) until wm_store_child_init. */
+static apr_thread_mutex_t *sqlite_writes;
 
 /* A key in the prepared hash saying this connection is set up. */
 #define READY_LABEL "wm_store_ready"
@@ -298,7 +308,7 @@ apr_status_t wm_store_select(wm_store_t *st, const char *sql,
     if (pfirst) {
         *pfirst = NULL;
     }
-    if ((rc = apr_dbd_select(st->driver, p, st->handle, &res, sql, 0))) {
+    if ((rc = apr_dbd_select(st->driver, p, st->handle, &res, sql, 1))) {
         return wm_store_db_error(st, rc, sql, p);
     }
     while (apr_dbd_get_row(st->driver, p, res, &row, -1) == 0) {
@@ -334,21 +344,70 @@ apr_int64_t wm_store_to_i64(const char *s)
     return s ? apr_atoi64(s) : 0;
 }
 
+static int placeholders(const char *sql)
+{
+    int n = 0;
+    for (; *sql; sql++) {
+        n += sql[0] == '%' && (sql[1] == 's' || sql[1] == 'l');
+    }
+    return n;
+}
+
+static void write_lock(wm_store_t *st)
+{
+    if (!st->pgsql && sqlite_writes && !st->in_tx) {
+        apr_thread_mutex_lock(sqlite_writes);
+        st->locked = 1;
+    }
+}
+
+static void write_unlock(wm_store_t *st)
+{
+    if (st->locked) {
+        st->locked = 0;
+        apr_thread_mutex_unlock(sqlite_writes);
+    }
+}
+
+apr_status_t wm_store_child_init(apr_pool_t *pchild)
+{
+    return apr_thread_mutex_create(&sqlite_writes, APR_THREAD_MUTEX_DEFAULT,
+                                   pchild);
+}
+
 apr_status_t wm_store_run(wm_store_t *st, const char *label, int *pnrows,
                           apr_pool_t *p, int nargs, ...)
 {
     const char **args = apr_palloc(p, sizeof(const char *) * (nargs + 1));
-    int nrows = 0, rc, i;
+    int nrows = 0, rc, i, taken = 0;
+    size_t k;
     va_list ap;
 
+    /* The argument count is the statement's: a mismatch is a bug, caught
+     * here rather than read past the arguments. */
+    for (k = 0; k < sizeof(statements) / sizeof(statements[0]); k++) {
+        if (!strcmp(statements[k].label, label)
+            && placeholders(statements[k].sql) != nargs) {
+            st->err = apr_psprintf(p, "%s takes %d arguments, not %d", label,
+                                   placeholders(statements[k].sql), nargs);
+            return APR_EINVAL;
+        }
+    }
     /* apr_dbd_pquery takes the arguments as an array; a NULL is SQL NULL. */
     va_start(ap, nargs);
     for (i = 0; i < nargs; i++) {
         args[i] = va_arg(ap, const char *);
     }
     va_end(ap);
+    if (!st->locked) {
+        write_lock(st);
+        taken = st->locked;
+    }
     rc = apr_dbd_pquery(st->driver, p, st->handle, &nrows,
                         wm_store_stmt(st, label), nargs, args);
+    if (taken) {
+        write_unlock(st);
+    }
     if (pnrows) {
         *pnrows = nrows;
     }
@@ -544,6 +603,33 @@ static apr_status_t setup_connection(wm_store_t *st, apr_pool_t *conn_pool,
     return APR_SUCCESS;
 }
 
+/* PostgreSQL keeps prepared statements per backend. After the server
+ * restarts, a pooled connection is dead though libpq does not know it yet
+ * (mod_dbd's check passes); once a query fails, apr_dbd_check_conn resets
+ * it onto a new backend, which has none of the statements. One cheap
+ * catalog query tells, and the connection is reset and set up again at
+ * once, so the first request after an outage already works. */
+static apr_status_t check_pgsql(wm_store_t *st, apr_pool_t *p)
+{
+    const char *n = NULL;
+    apr_status_t rv;
+
+    rv = wm_store_select(st,
+                         "SELECT COUNT(*) FROM pg_prepared_statements "
+                         "WHERE name = 'wm_device_get'",
+                         &n, p);
+    if (rv != APR_SUCCESS) {
+        if (apr_dbd_check_conn(st->driver, p, st->handle) != APR_SUCCESS) {
+            return rv; /* still down */
+        }
+        n = "0";
+    }
+    if (n && !strcmp(n, "0")) {
+        apr_hash_set(st->prepared, READY_LABEL, APR_HASH_KEY_STRING, NULL);
+    }
+    return APR_SUCCESS;
+}
+
 apr_status_t wm_store_attach(wm_store_t **pst, const apr_dbd_driver_t *driver,
                              apr_dbd_t *handle, apr_hash_t *prepared,
                              apr_pool_t *conn_pool, apr_pool_t *p)
@@ -564,8 +650,10 @@ apr_status_t wm_store_attach(wm_store_t **pst, const apr_dbd_driver_t *driver,
                apr_dbd_name(driver));
         return APR_ENOTIMPL;
     }
-    if (!apr_hash_get(prepared, READY_LABEL, APR_HASH_KEY_STRING) &&
-        (rv = setup_connection(st, conn_pool, p))) {
+    if ((st->pgsql && apr_hash_get(prepared, READY_LABEL, APR_HASH_KEY_STRING)
+         && (rv = check_pgsql(st, p)))
+        || (!apr_hash_get(prepared, READY_LABEL, APR_HASH_KEY_STRING)
+            && (rv = setup_connection(st, conn_pool, p)))) {
         wm_log(WM_LOG_ERR, 0, p,
                WM_LOGNO(00020) "store: setting up the %s connection "
                                "failed: %s",
@@ -609,7 +697,7 @@ apr_status_t wm_store_device_get(wm_store_t *st, const char *device_id,
 
     *pdev = NULL;
     rc = apr_dbd_pvselect(st->driver, p, st->handle, &res,
-                          wm_store_stmt(st, "wm_device_get"), 0, device_id);
+                          wm_store_stmt(st, "wm_device_get"), 1, device_id);
     if (rc) {
         return wm_store_db_error(st, rc, "wm_device_get", p);
     }
@@ -632,7 +720,7 @@ apr_status_t wm_store_device_list(wm_store_t *st, const char *after, int limit,
 
     *pdevs = devs;
     rc = apr_dbd_pvselect(st->driver, p, st->handle, &res,
-                          wm_store_stmt(st, "wm_device_list"), 0,
+                          wm_store_stmt(st, "wm_device_list"), 1,
                           after ? after : "", wm_store_i64(limit, p));
     if (rc) {
         return wm_store_db_error(st, rc, "wm_device_list", p);
@@ -647,34 +735,27 @@ apr_status_t wm_store_device_put(wm_store_t *st, const wm_device_t *d,
                                  apr_pool_t *p)
 {
     const char *state = d->state ? d->state : "enrolled";
-    int nrows = 0, rc;
+    int nrows = 0;
+    apr_status_t rv;
 
-    rc = apr_dbd_pvquery(st->driver, p, st->handle, &nrows,
-                         wm_store_stmt(st, "wm_device_update"), d->hw_dev_id,
-                         d->user, d->enroll_type, d->device_type, d->os_edition,
-                         d->os_version, d->device_name, d->cert_serial,
-                         d->cert_sha1, wm_store_i64(d->cert_not_after, p),
-                         d->digest_ha1, state, wm_store_i64(d->enrolled_at, p),
-                         wm_store_i64(d->last_seen, p),
-                         wm_store_i64(d->poll_interval, p), d->device_id);
-    if (rc) {
-        return wm_store_db_error(st, rc, "wm_device_update", p);
+    rv = wm_store_run(st, "wm_device_update", &nrows, p, 16, d->hw_dev_id,
+                      d->user, d->enroll_type, d->device_type, d->os_edition,
+                      d->os_version, d->device_name, d->cert_serial,
+                      d->cert_sha1, wm_store_i64(d->cert_not_after, p),
+                      d->digest_ha1, state, wm_store_i64(d->enrolled_at, p),
+                      wm_store_i64(d->last_seen, p),
+                      wm_store_i64(d->poll_interval, p), d->device_id);
+    if (rv || nrows > 0) {
+        return rv;
     }
-    if (nrows > 0) {
-        return APR_SUCCESS;
-    }
-    rc = apr_dbd_pvquery(
-        st->driver, p, st->handle, &nrows,
-        wm_store_stmt(st, "wm_device_insert"), d->device_id, d->hw_dev_id,
-        d->user, d->enroll_type, d->device_type, d->os_edition, d->os_version,
-        d->device_name, d->cert_serial, d->cert_sha1,
-        wm_store_i64(d->cert_not_after, p), d->digest_ha1, state,
-        wm_store_i64(d->enrolled_at, p), wm_store_i64(d->last_seen, p),
-        wm_store_i64(d->poll_interval, p));
-    if (rc) {
-        return wm_store_db_error(st, rc, "wm_device_insert", p);
-    }
-    return APR_SUCCESS;
+    return wm_store_run(st, "wm_device_insert", NULL, p, 16, d->device_id,
+                        d->hw_dev_id, d->user, d->enroll_type, d->device_type,
+                        d->os_edition, d->os_version, d->device_name,
+                        d->cert_serial, d->cert_sha1,
+                        wm_store_i64(d->cert_not_after, p), d->digest_ha1,
+                        state, wm_store_i64(d->enrolled_at, p),
+                        wm_store_i64(d->last_seen, p),
+                        wm_store_i64(d->poll_interval, p));
 }
 
 /* ------------------------------------------------------------ tokens */
@@ -683,11 +764,8 @@ apr_status_t wm_store_token_put(wm_store_t *st, const char *token_hash,
                                 const char *user, apr_int64_t expires,
                                 apr_pool_t *p)
 {
-    int nrows = 0, rc;
-    rc = apr_dbd_pvquery(st->driver, p, st->handle, &nrows,
-                         wm_store_stmt(st, "wm_token_put"), token_hash, user,
-                         wm_store_i64(expires, p));
-    return rc ? wm_store_db_error(st, rc, "wm_token_put", p) : APR_SUCCESS;
+    return wm_store_run(st, "wm_token_put", NULL, p, 3, token_hash, user,
+                        wm_store_i64(expires, p));
 }
 
 apr_status_t wm_store_token_get(wm_store_t *st, const char *token_hash,
@@ -700,7 +778,7 @@ apr_status_t wm_store_token_get(wm_store_t *st, const char *token_hash,
 
     *puser = NULL;
     rc = apr_dbd_pvselect(st->driver, p, st->handle, &res,
-                          wm_store_stmt(st, "wm_token_get"), 0, token_hash,
+                          wm_store_stmt(st, "wm_token_get"), 1, token_hash,
                           wm_store_i64(now, p));
     if (rc) {
         return wm_store_db_error(st, rc, "wm_token_get", p);
@@ -716,26 +794,16 @@ apr_status_t wm_store_token_get(wm_store_t *st, const char *token_hash,
 apr_status_t wm_store_purge(wm_store_t *st, apr_int64_t now, int *pcount,
                             apr_pool_t *p)
 {
-    int n1 = 0, n2 = 0, n3 = 0, n4 = 0, rc;
     const char *t = wm_store_i64(now, p);
+    const char *idle = wm_store_i64(now - WM_STORE_FAILURE_KEEP, p);
+    int n1 = 0, n2 = 0, n3 = 0, n4 = 0;
+    apr_status_t rv;
 
-    if ((rc = apr_dbd_pvquery(st->driver, p, st->handle, &n1,
-                              wm_store_stmt(st, "wm_token_purge"), t))) {
-        return wm_store_db_error(st, rc, "wm_token_purge", p);
-    }
-    if ((rc = apr_dbd_pvquery(st->driver, p, st->handle, &n2,
-                              wm_store_stmt(st, "wm_nonce_purge"), t))) {
-        return wm_store_db_error(st, rc, "wm_nonce_purge", p);
-    }
-    if ((rc = apr_dbd_pvquery(st->driver, p, st->handle, &n3,
-                              wm_store_stmt(st, "wm_failure_purge"),
-                              wm_store_i64(now - WM_STORE_FAILURE_KEEP, p)))) {
-        return wm_store_db_error(st, rc, "wm_failure_purge", p);
-    }
-    if ((rc = apr_dbd_pvquery(st->driver, p, st->handle, &n4,
-                              wm_store_stmt(st, "wm_partial_purge"),
-                              wm_store_i64(now - WM_STORE_FAILURE_KEEP, p)))) {
-        return wm_store_db_error(st, rc, "wm_partial_purge", p);
+    if ((rv = wm_store_run(st, "wm_token_purge", &n1, p, 1, t))
+        || (rv = wm_store_run(st, "wm_nonce_purge", &n2, p, 1, t))
+        || (rv = wm_store_run(st, "wm_failure_purge", &n3, p, 1, idle))
+        || (rv = wm_store_run(st, "wm_partial_purge", &n4, p, 1, idle))) {
+        return rv;
     }
     if (pcount) {
         *pcount = n1 + n2 + n3 + n4;
@@ -746,21 +814,15 @@ apr_status_t wm_store_purge(wm_store_t *st, apr_int64_t now, int *pcount,
 apr_status_t wm_store_token_delete(wm_store_t *st, const char *token_hash,
                                    apr_pool_t *p)
 {
-    int nrows = 0, rc;
-    rc = apr_dbd_pvquery(st->driver, p, st->handle, &nrows,
-                         wm_store_stmt(st, "wm_token_delete"), token_hash);
-    return rc ? wm_store_db_error(st, rc, "wm_token_delete", p) : APR_SUCCESS;
+    return wm_store_run(st, "wm_token_delete", NULL, p, 1, token_hash);
 }
 
 apr_status_t wm_store_nonce_put(wm_store_t *st, const char *nonce,
                                 const char *device_id, apr_int64_t expires,
                                 apr_pool_t *p)
 {
-    int nrows = 0, rc;
-    rc = apr_dbd_pvquery(st->driver, p, st->handle, &nrows,
-                         wm_store_stmt(st, "wm_nonce_put"), nonce, device_id,
-                         wm_store_i64(expires, p));
-    return rc ? wm_store_db_error(st, rc, "wm_nonce_put", p) : APR_SUCCESS;
+    return wm_store_run(st, "wm_nonce_put", NULL, p, 3, nonce, device_id,
+                        wm_store_i64(expires, p));
 }
 
 /* --------------------------------------------------------- failures */
@@ -776,7 +838,7 @@ apr_status_t wm_store_failures_get(wm_store_t *st, const char *subject,
     *pcount = 0;
     *plast = 0;
     rc = apr_dbd_pvselect(st->driver, p, st->handle, &res,
-                          wm_store_stmt(st, "wm_failure_get"), 0, subject);
+                          wm_store_stmt(st, "wm_failure_get"), 1, subject);
     if (rc) {
         return wm_store_db_error(st, rc, "wm_failure_get", p);
     }
@@ -793,20 +855,14 @@ apr_status_t wm_store_failure_add(wm_store_t *st, const char *subject,
                                   apr_int64_t now, apr_int64_t window,
                                   apr_pool_t *p)
 {
-    int nrows = 0, rc;
-    rc = apr_dbd_pvquery(st->driver, p, st->handle, &nrows,
-                         wm_store_stmt(st, "wm_failure_add"), subject,
-                         wm_store_i64(now, p), wm_store_i64(now - window, p));
-    return rc ? wm_store_db_error(st, rc, "wm_failure_add", p) : APR_SUCCESS;
+    return wm_store_run(st, "wm_failure_add", NULL, p, 3, subject,
+                        wm_store_i64(now, p), wm_store_i64(now - window, p));
 }
 
 apr_status_t wm_store_failure_clear(wm_store_t *st, const char *subject,
                                     apr_pool_t *p)
 {
-    int nrows = 0, rc;
-    rc = apr_dbd_pvquery(st->driver, p, st->handle, &nrows,
-                         wm_store_stmt(st, "wm_failure_clear"), subject);
-    return rc ? wm_store_db_error(st, rc, "wm_failure_clear", p) : APR_SUCCESS;
+    return wm_store_run(st, "wm_failure_clear", NULL, p, 1, subject);
 }
 
 /* ------------------------------------------------------- enrollment */
@@ -892,7 +948,7 @@ apr_status_t wm_store_inventory_list(wm_store_t *st, const char *device_id,
 
     *pitems = items;
     rc = apr_dbd_pvselect(st->driver, p, st->handle, &res,
-                          wm_store_stmt(st, "wm_inventory_list"), 0, device_id);
+                          wm_store_stmt(st, "wm_inventory_list"), 1, device_id);
     if (rc) {
         return wm_store_db_error(st, rc, "wm_inventory_list", p);
     }
@@ -917,7 +973,7 @@ apr_status_t wm_store_nonces_get(wm_store_t *st, const char *device_id,
 
     *pout = out;
     rc = apr_dbd_pvselect(st->driver, p, st->handle, &res,
-                          wm_store_stmt(st, "wm_nonce_list"), 0, device_id,
+                          wm_store_stmt(st, "wm_nonce_list"), 1, device_id,
                           wm_store_i64(now, p));
     if (rc) {
         return wm_store_db_error(st, rc, "wm_nonce_list", p);
@@ -942,19 +998,38 @@ apr_status_t wm_store_nonce_bind(wm_store_t *st, const char *nonce,
 
 apr_status_t wm_store_begin(wm_store_t *st, apr_pool_t *p)
 {
+    apr_status_t rv;
+
     /* SQLite: take the write lock now, not at the first write, so two
-     * writers never deadlock on a lock upgrade. */
-    return wm_store_exec(st, st->pgsql ? "BEGIN" : "BEGIN IMMEDIATE", p);
+     * writers never deadlock on a lock upgrade; this process's lock first
+     * (see sqlite_writes). */
+    write_lock(st);
+    rv = wm_store_exec(st, st->pgsql ? "BEGIN" : "BEGIN IMMEDIATE", p);
+    if (rv) {
+        write_unlock(st);
+        return rv;
+    }
+    st->in_tx = 1;
+    return APR_SUCCESS;
 }
 
 apr_status_t wm_store_commit(wm_store_t *st, apr_pool_t *p)
 {
-    return wm_store_exec(st, "COMMIT", p);
+    apr_status_t rv = wm_store_exec(st, "COMMIT", p);
+    if (rv) {
+        /* a failed COMMIT leaves the transaction open: end it */
+        wm_store_exec(st, "ROLLBACK", p);
+    }
+    st->in_tx = 0;
+    write_unlock(st);
+    return rv;
 }
 
 void wm_store_rollback(wm_store_t *st, apr_pool_t *p)
 {
     wm_store_exec(st, "ROLLBACK", p);
+    st->in_tx = 0;
+    write_unlock(st);
 }
 
 apr_status_t wm_store_nonce_spend(wm_store_t *st, const char *device_id,

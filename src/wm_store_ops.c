@@ -49,7 +49,7 @@ apr_status_t wm_store_op_add(wm_store_t *st, const char *device_id,
 
     *pid = 0;
     rc = apr_dbd_pvselect(st->driver, p, st->handle, &res,
-                          wm_store_stmt(st, "wm_op_add"), 0, device_id, type,
+                          wm_store_stmt(st, "wm_op_add"), 1, device_id, type,
                           body, wm_store_i64(now, p),
                           wm_store_i64(cmd_count, p));
     if (rc) {
@@ -83,7 +83,7 @@ apr_status_t wm_store_op_claim(wm_store_t *st, const char *device_id,
 
     *pops = ops;
     rc = apr_dbd_pvselect(st->driver, p, st->handle, &res,
-                          wm_store_stmt(st, "wm_op_claim"), 0, t, session_id,
+                          wm_store_stmt(st, "wm_op_claim"), 1, t, session_id,
                           device_id, session_id, old, wm_store_i64(limit, p),
                           session_id, old);
     if (rc) {
@@ -122,7 +122,7 @@ apr_status_t wm_store_op_get(wm_store_t *st, apr_int64_t id, wm_op_t **pop,
 
     *pop = NULL;
     rc = apr_dbd_pvselect(st->driver, p, st->handle, &res,
-                          wm_store_stmt(st, "wm_op_get"), 0,
+                          wm_store_stmt(st, "wm_op_get"), 1,
                           wm_store_i64(id, p));
     if (rc) {
         return wm_store_db_error(st, rc, "wm_op_get", p);
@@ -146,7 +146,7 @@ apr_status_t wm_store_op_list(wm_store_t *st, const char *device_id,
 
     *pops = ops;
     rc = apr_dbd_pvselect(st->driver, p, st->handle, &res,
-                          wm_store_stmt(st, "wm_op_list"), 0, device_id,
+                          wm_store_stmt(st, "wm_op_list"), 1, device_id,
                           wm_store_i64(before > 0 ? before : APR_INT64_MAX, p),
                           wm_store_i64(limit, p));
     if (rc) {
@@ -196,7 +196,7 @@ apr_status_t wm_store_op_find_uri(wm_store_t *st, const char *device_id,
 
     *pid = 0;
     rc = apr_dbd_pvselect(st->driver, p, st->handle, &res,
-                          wm_store_stmt(st, "wm_op_find_uri"), 0, device_id,
+                          wm_store_stmt(st, "wm_op_find_uri"), 1, device_id,
                           like_anywhere(uri, p));
     if (rc) {
         return wm_store_db_error(st, rc, "wm_op_find_uri", p);
@@ -228,7 +228,7 @@ static apr_status_t kv_list(wm_store_t *st, const char *label,
 
     *pitems = items;
     rc = apr_dbd_pvselect(st->driver, p, st->handle, &res,
-                          wm_store_stmt(st, label), 0, a1, a2);
+                          wm_store_stmt(st, label), 1, a1, a2);
     if (rc) {
         return wm_store_db_error(st, rc, label, p);
     }

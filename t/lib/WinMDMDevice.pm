@@ -169,7 +169,10 @@ sub der_to_pem {
 # or 'Device'), user, password, path_family ('device': the paths a
 # device is given, followed from discovery; 'api': the WSO2 MDM endpoint
 # paths), services (api family: with the services/ segment, default 1),
-# paths (hash ref replacing some of the paths), appru, device_name.
+# paths (hash ref replacing some of the paths), appru, device_name,
+# base (a base URL such as "http://127.0.0.1:8600" that the device talks
+# to instead of the named server's, e.g. a second httpd outside
+# Apache::Test; server still names the database the checks read).
 sub new {
     my($class, %o) = @_;
     my $self = bless {
@@ -191,7 +194,8 @@ sub new {
     die "os must be 10 or 8.1\n" unless $self->{os} =~ /^(?:10|8\.1)$/;
     die "path_family must be device or api\n"
         unless $self->{path_family} =~ /^(?:device|api)$/;
-    $self->{base} = server_url($self->{server});
+    $self->{base} = defined $o{base} ? $o{base} : server_url($self->{server});
+    $self->{base} =~ s{/+\z}{};
     $self->{tmp}  = tempdir('winmdm-device-XXXXXX', TMPDIR => 1, CLEANUP => 1);
     $self->{paths} = { $self->default_paths, %{ $o{paths} || {} } };
     $self->{fixed_paths} = { %{ $o{paths} || {} } };
@@ -254,6 +258,16 @@ for my $field (qw(server os device_id hw_dev_id enrollment_type user
 }
 
 sub path { $_[0]{paths}{ $_[1] } }
+
+# Points the device at another base URL from now on (the same database
+# behind another httpd): what a device sees when a load balancer sends
+# its next request to another node.
+sub set_base {
+    my($self, $base) = @_;
+    $base =~ s{/+\z}{};
+    $self->{base} = $base;
+    return $base;
+}
 sub url  { $_[0]{base} . $_[0]{paths}{ $_[1] } }
 
 # The auth policy this device uses: what discovery said, else the one
@@ -543,7 +557,9 @@ sub make_csr {
 # follow the policy, at least 2048 bits). Options: those of
 # security_header; bits, digest; mangle_csr => sub { DER in, DER out };
 # csr_b64 => the BinarySecurityToken text; context => see context_items;
-# body => bytes to send as they are (a capture); path. On success it
+# body => bytes to send as they are (a capture); path; before_send => a
+# sub called when the request is ready to go, after the key and CSR are
+# made (lets concurrent enrollments leave at the same moment). On success it
 # decodes the provisioning document and keeps the certificates, the
 # device certificate in a PEM file beside its key.
 sub enroll {
@@ -596,6 +612,7 @@ sub enroll {
     }
     $self->{message_id} = message_id_of($body);
     my $url = $self->{base} . ($o{path} // $self->path('enroll'));
+    $o{before_send}->() if $o{before_send};
     my $res = $self->post_soap($url, $body);
     $self->{enroll_response} = $res;
     $self->read_provisioning($res) if $res->code == 200;

@@ -216,6 +216,7 @@ my %DB_FILE = (
     default      => 'wm.db',
     winmdm_tls   => 'wm-tls.db',
     winmdm_short => 'wm-short.db',
+    winmdm_fault => 'fault/wm-fault.db',
 );
 sub db_file {
     my $name = shift;
@@ -246,7 +247,8 @@ sub db_rows {
     if (($ENV{WM_TEST_DB} // '') eq 'pgsql') {
         # The same statements on the PostgreSQL run (scripts/apache-test.sh
         # WM_TEST_DB=pgsql): one database per server, named as the file.
-        (my $db = $DB_FILE{$name}) =~ s/\.db$//;
+        # (the file name without its folder and .db).
+        (my $db = $DB_FILE{$name}) =~ s{^.*/|\.db$}{}g;
         my @conn = ('-h', $ENV{WM_TEST_PGHOST}, '-p', $ENV{WM_TEST_PGPORT});
         @cmd = $sql eq '.dump'
             ? ('pg_dump', @conn, '--data-only', $db)
@@ -427,7 +429,8 @@ sub db_snapshot {
 
 # A request to the admin API of a test server ({api}/admin . $path) as
 # the administrator of t/state/admin.htpasswd. Options: server (default
-# 'default'), body (a string sent as it is, or a reference sent as JSON),
+# 'default'), base (a base URL used instead of the server's: another
+# httpd on the same database), body (a string sent as it is, or a reference sent as JSON),
 # content_type (default application/json when there is a body; undef:
 # none), user and password, anonymous (no credentials), headers (array
 # ref of name => value). Returns a hash ref {res, code, json (undef when
@@ -435,7 +438,7 @@ sub db_snapshot {
 sub admin_request {
     my($method, $path, %o) = @_;
     my $server = $o{server} // 'default';
-    my $url = server_url($server) . API . '/admin' . $path;
+    my $url = ($o{base} // server_url($server)) . API . '/admin' . $path;
     my $ua = LWP::UserAgent->new(
         keep_alive => 0, timeout => 60, max_redirect => 0,
         ssl_opts => {

@@ -50,6 +50,18 @@ static char dbdir[64];
 static char dbpath[96];
 static wm_dm_conf_t conf;
 
+/* apr_dbd_open_ex ties nothing to the pool (mod_dbd closes its own
+ * connections), so each connection a test opens is closed with the test's
+ * pool; otherwise every test leaks its SQLite connection (make valgrind).
+ * Registered before the store prepares its statements on the same pool:
+ * cleanups run last-in first-out, so the statements are finalized before
+ * the connection closes, which SQLite requires. */
+static apr_status_t close_handle(void *handle)
+{
+    apr_dbd_close(driver, handle);
+    return APR_SUCCESS;
+}
+
 /* ---------------------------------------------------------- fixtures */
 
 /* The database of each test lives in a directory made for the test case
@@ -110,6 +122,8 @@ static wm_store_t *open_store(void)
     ck_assert_int_eq(
         apr_dbd_open_ex(driver, wm_test_pool, dbpath, &handle, &err),
         APR_SUCCESS);
+    apr_pool_cleanup_register(wm_test_pool, handle, close_handle,
+                              apr_pool_cleanup_null);
     ck_assert_int_eq(wm_store_attach(&st, driver, handle,
                                      apr_hash_make(wm_test_pool), wm_test_pool,
                                      wm_test_pool),

@@ -19,6 +19,7 @@
 #include <apr_strings.h>
 
 #include "wm_log.h"
+#include "wm_store.h"
 #include "wm_xml.h"
 #include "unit.h"
 
@@ -86,6 +87,8 @@ int main(void)
     apr_dbd_init(root_pool);
     wm_xml_init();
     wm_log_set(log_to_stderr);
+    /* As an httpd child does: the store's SQLite write lock. */
+    wm_store_child_init(root_pool);
 
     sr = srunner_create(wm_test_xml_suite());
     srunner_add_suite(sr, wm_test_soap_suite());
