@@ -62,6 +62,7 @@
 /* A session that needs more messages than this is counted as an error. */
 #define MAX_MESSAGES 8
 #define MAX_CMDS 64
+/* A reply slower than this is counted as an error. */
 #define IO_TIMEOUT_SEC 30
 
 typedef enum { MODE_CHECKIN, MODE_STATIC, MODE_WSTEP } mode_e;
@@ -548,9 +549,14 @@ static int read_response(conn_t *c, response_t *res, int head_only,
             return -1;
         }
         r = conn_fill(c);
+        if (r < 0 && c->in.len == 0 &&
+            (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            snprintf(err, errlen, "no response within %d s", IO_TIMEOUT_SEC);
+            return -1;
+        }
         if (r <= 0) {
             if (c->in.len == 0) {
-                return 1;
+                return 1; /* closed by the server before answering */
             }
             snprintf(err, errlen, "connection lost in the response header");
             return -1;

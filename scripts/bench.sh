@@ -206,7 +206,13 @@ KeepAliveTimeout 5
 
 TypesConfig /etc/mime.types
 DocumentRoot "$W/htdocs"
+# As production configurations do: no .htaccess lookups on every request.
+<Directory />
+    AllowOverride None
+    Require all denied
+</Directory>
 <Directory "$W/htdocs">
+    AllowOverride None
     Require all granted
 </Directory>
 # No access log: neither the check-ins nor the static baseline pay for one.
@@ -239,6 +245,9 @@ EOF
 }
 
 start_httpd() {
+    # Other builds may replace the module during a run: each start says
+    # which one it loaded.
+    record "module_start sha256=$(sha256sum "$MODULE" | cut -c1-16)"
     "$APACHE2" -f "$W/httpd.conf" -k start
     i=0
     while [ ! -s "$W/run/httpd.pid" ] && [ $i -lt 100 ]; do
@@ -388,7 +397,8 @@ wrk_ms() {
         printf "%.3f", v }' "$1"
 }
 
-TABLE_ROWS=
+record "module sha256=$(sha256sum "$MODULE" | cut -c1-16) built=$(date -u -r "$MODULE" '+%Y-%m-%dT%H:%M:%SZ')"
+record "loadavg_start $(cut -d' ' -f1-3 /proc/loadavg)"
 
 say "seed $SEED, $CONNS connections, ${SECONDS_RUN} s runs after ${WARMUP} s warm-up, $NPROC CPUs"
 
@@ -486,6 +496,7 @@ for driver in $DRIVERS; do
     done
 done
 stop_httpd
+record "loadavg_end $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- report ------------------------------------------------------------------
 
