@@ -92,6 +92,10 @@ apr_status_t wm_cert_check_client(const wm_ca_t *ca, const char *pem,
 /** Upper-case hex SHA-1 of a certificate's DER encoding, in p. */
 const char *wm_cert_sha1_hex(struct x509_st *cert, apr_pool_t *p);
 
+/** what, followed by OpenSSL's last error in parentheses when there is
+ *  one; clears OpenSSL's error queue. */
+const char *wm_ssl_reason(const char *what, apr_pool_t *p);
+
 /** Base64 of bytes on one line, no line breaks, in p. */
 const char *wm_b64_encode(const unsigned char *data, apr_size_t len,
                           apr_pool_t *p);

@@ -42,6 +42,12 @@ apr_int64_t wm_store_to_i64(const char *s);
 const char *wm_store_entry(wm_store_t *st, apr_dbd_row_t *row, int col,
                            apr_pool_t *p);
 
+/** Runs a select of two columns with one or two string arguments (a2
+ *  may be NULL when the statement takes one), as wm_kv_t rows. */
+apr_status_t wm_store_kv_list(wm_store_t *st, const char *label,
+                              apr_array_header_t **pitems, apr_pool_t *p,
+                              const char *a1, const char *a2);
+
 /** Runs a prepared statement that changes rows with nargs string
  *  arguments (NULL for SQL NULL); *pnrows may be NULL. */
 apr_status_t wm_store_run(wm_store_t *st, const char *label, int *pnrows,

@@ -34,18 +34,6 @@ static apr_status_t pkey_cleanup(void *data)
     return APR_SUCCESS;
 }
 
-static const char *ssl_reason(const char *what, apr_pool_t *p)
-{
-    unsigned long e = ERR_get_error();
-    char buf[256];
-
-    ERR_clear_error();
-    if (!e) {
-        return what;
-    }
-    ERR_error_string_n(e, buf, sizeof(buf));
-    return apr_pstrcat(p, what, " (", buf, ")", NULL);
-}
 
 apr_status_t wm_ca_load(wm_ca_t **pca, const char *cert_file,
                         const char *key_file, const char **perr, apr_pool_t *p)
@@ -63,7 +51,7 @@ apr_status_t wm_ca_load(wm_ca_t **pca, const char *cert_file,
     ca->cert = PEM_read_X509(f, NULL, NULL, NULL);
     fclose(f);
     if (!ca->cert) {
-        *perr = ssl_reason(
+        *perr = wm_ssl_reason(
             apr_psprintf(p, "%s holds no PEM certificate", cert_file), p);
         return APR_EINVAL;
     }
@@ -75,7 +63,7 @@ apr_status_t wm_ca_load(wm_ca_t **pca, const char *cert_file,
     ca->key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
     fclose(f);
     if (!ca->key) {
-        *perr = ssl_reason(apr_psprintf(p,
+        *perr = wm_ssl_reason(apr_psprintf(p,
                                         "%s holds no unencrypted PEM "
                                         "private key",
                                         key_file),
@@ -108,7 +96,7 @@ apr_status_t wm_ca_load(wm_ca_t **pca, const char *cert_file,
 
     if (!(ca->sha1_hex = wm_cert_sha1_hex(ca->cert, p)) ||
         (derlen = i2d_X509(ca->cert, &der)) <= 0) {
-        *perr = ssl_reason("cannot encode the CA certificate", p);
+        *perr = wm_ssl_reason("cannot encode the CA certificate", p);
         return APR_EINVAL;
     }
     ca->der_b64 = wm_b64_encode(der, (apr_size_t)derlen, p);

@@ -120,7 +120,7 @@ const char *wm_cert_sha1_hex(X509 *cert, apr_pool_t *p)
     return hex;
 }
 
-static const char *ssl_reason(const char *what, apr_pool_t *p)
+const char *wm_ssl_reason(const char *what, apr_pool_t *p)
 {
     unsigned long e = ERR_peek_last_error();
     char buf[200];
@@ -150,7 +150,7 @@ static apr_status_t unwrap_pkcs7(wm_csr_t *csr, const unsigned char *der,
     long dlen;
 
     if (!p7) {
-        *perr = ssl_reason("the request is neither PKCS#10 nor PKCS#7", p);
+        *perr = wm_ssl_reason("the request is neither PKCS#10 nor PKCS#7", p);
         return APR_EINVAL;
     }
     if (!PKCS7_type_is_signed(p7)) {
@@ -161,7 +161,7 @@ static apr_status_t unwrap_pkcs7(wm_csr_t *csr, const unsigned char *der,
     /* NOVERIFY: the signer chain is checked by its thumbprint afterwards;
      * the signature itself is verified here. */
     if (!out || PKCS7_verify(p7, NULL, NULL, NULL, out, PKCS7_NOVERIFY) != 1) {
-        *perr = ssl_reason("the PKCS#7 signature does not verify", p);
+        *perr = wm_ssl_reason("the PKCS#7 signature does not verify", p);
         goto leave;
     }
     signers = PKCS7_get0_signers(p7, NULL, 0);
@@ -212,18 +212,18 @@ apr_status_t wm_csr_parse(wm_csr_t **pcsr, const char *b64, const char **perr,
         }
         csr->req = d2i_X509_REQ(NULL, &q, qlen);
         if (!csr->req) {
-            *perr = ssl_reason("the PKCS#7 request holds no PKCS#10", p);
+            *perr = wm_ssl_reason("the PKCS#7 request holds no PKCS#10", p);
             return APR_EINVAL;
         }
     }
     apr_pool_cleanup_register(p, csr->req, req_cleanup, apr_pool_cleanup_null);
     key = X509_REQ_get0_pubkey(csr->req);
     if (!key) {
-        *perr = ssl_reason("the request has no usable public key", p);
+        *perr = wm_ssl_reason("the request has no usable public key", p);
         return APR_EINVAL;
     }
     if (X509_REQ_verify(csr->req, key) != 1) {
-        *perr = ssl_reason("the request's signature does not verify", p);
+        *perr = wm_ssl_reason("the request's signature does not verify", p);
         return APR_EINVAL;
     }
     if (EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA) {
@@ -296,7 +296,7 @@ apr_status_t wm_cert_issue(wm_issued_t **pout, const wm_ca_t *ca,
     /* A random serial: positive, 127 bits, so no two devices share one
      * (RFC 5280 4.1.2.2 allows up to 20 octets). */
     if (RAND_bytes(serial, sizeof(serial)) != 1) {
-        *perr = ssl_reason("no random numbers for the serial", p);
+        *perr = wm_ssl_reason("no random numbers for the serial", p);
         return APR_EGENERAL;
     }
     serial[0] &= 0x7f;
@@ -318,7 +318,7 @@ apr_status_t wm_cert_issue(wm_issued_t **pout, const wm_ca_t *ca,
                                     (const unsigned char *)cn, -1, -1, 0) ||
         !X509_set_subject_name(cert, name)) {
         X509_NAME_free(name);
-        *perr = ssl_reason("the DeviceID cannot be a certificate subject", p);
+        *perr = wm_ssl_reason("the DeviceID cannot be a certificate subject", p);
         return APR_EINVAL;
     }
     X509_NAME_free(name);
@@ -337,13 +337,13 @@ apr_status_t wm_cert_issue(wm_issued_t **pout, const wm_ca_t *ca,
         !add_ext(cert, ca->cert, NID_authority_key_identifier,
                  "keyid:always") ||
         !X509_sign(cert, ca->key, EVP_sha256())) {
-        *perr = ssl_reason("signing the device certificate failed", p);
+        *perr = wm_ssl_reason("signing the device certificate failed", p);
         return APR_EGENERAL;
     }
     out->not_after = asn1_time_to_epoch(X509_get0_notAfter(cert));
     out->sha1_hex = wm_cert_sha1_hex(cert, p);
     if ((derlen = i2d_X509(cert, &der)) <= 0) {
-        *perr = ssl_reason("encoding the device certificate failed", p);
+        *perr = wm_ssl_reason("encoding the device certificate failed", p);
         return APR_EGENERAL;
     }
     out->der_b64 = wm_b64_encode(der, (apr_size_t)derlen, p);
@@ -407,7 +407,7 @@ apr_status_t wm_cert_check_client(const wm_ca_t *ca, const char *pem,
     cert = PEM_read_bio_X509(bio, NULL, NULL, NULL);
     BIO_free(bio);
     if (!cert) {
-        *perr = ssl_reason("the client certificate cannot be read", p);
+        *perr = wm_ssl_reason("the client certificate cannot be read", p);
         return APR_EINVAL;
     }
     apr_pool_cleanup_register(p, cert, x509_cleanup, apr_pool_cleanup_null);

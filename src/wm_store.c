@@ -414,6 +414,29 @@ apr_status_t wm_store_run(wm_store_t *st, const char *label, int *pnrows,
     return rc ? wm_store_db_error(st, rc, label, p) : APR_SUCCESS;
 }
 
+apr_status_t wm_store_kv_list(wm_store_t *st, const char *label,
+                              apr_array_header_t **pitems, apr_pool_t *p,
+                              const char *a1, const char *a2)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    apr_array_header_t *items = apr_array_make(p, 8, sizeof(wm_kv_t));
+    int rc;
+
+    *pitems = items;
+    rc = apr_dbd_pvselect(st->driver, p, st->handle, &res,
+                          wm_store_stmt(st, label), 1, a1, a2);
+    if (rc) {
+        return wm_store_db_error(st, rc, label, p);
+    }
+    while (apr_dbd_get_row(st->driver, p, res, &row, -1) == 0) {
+        wm_kv_t *kv = apr_array_push(items);
+        kv->key = wm_store_entry(st, row, 0, p);
+        kv->value = wm_store_entry(st, row, 1, p);
+    }
+    return APR_SUCCESS;
+}
+
 const char *wm_store_entry(wm_store_t *st, apr_dbd_row_t *row, int col,
                            apr_pool_t *p)
 {
@@ -939,25 +962,11 @@ apr_status_t wm_store_inventory_put(wm_store_t *st, const char *device_id,
 }
 
 apr_status_t wm_store_inventory_list(wm_store_t *st, const char *device_id,
-                                     apr_array_header_t **pitems, apr_pool_t *p)
+                                     apr_array_header_t **pitems,
+                                     apr_pool_t *p)
 {
-    apr_dbd_results_t *res = NULL;
-    apr_dbd_row_t *row = NULL;
-    apr_array_header_t *items = apr_array_make(p, 16, sizeof(wm_kv_t));
-    int rc;
-
-    *pitems = items;
-    rc = apr_dbd_pvselect(st->driver, p, st->handle, &res,
-                          wm_store_stmt(st, "wm_inventory_list"), 1, device_id);
-    if (rc) {
-        return wm_store_db_error(st, rc, "wm_inventory_list", p);
-    }
-    while (apr_dbd_get_row(st->driver, p, res, &row, -1) == 0) {
-        wm_kv_t *kv = apr_array_push(items);
-        kv->key = wm_store_entry(st, row, 0, p);
-        kv->value = wm_store_entry(st, row, 1, p);
-    }
-    return APR_SUCCESS;
+    return wm_store_kv_list(st, "wm_inventory_list", pitems, p, device_id,
+                            NULL);
 }
 
 /* ------------------------------------------------------------ nonces */
@@ -966,24 +975,8 @@ apr_status_t wm_store_nonces_get(wm_store_t *st, const char *device_id,
                                  apr_int64_t now, apr_array_header_t **pout,
                                  apr_pool_t *p)
 {
-    apr_dbd_results_t *res = NULL;
-    apr_dbd_row_t *row = NULL;
-    apr_array_header_t *out = apr_array_make(p, 4, sizeof(wm_kv_t));
-    int rc;
-
-    *pout = out;
-    rc = apr_dbd_pvselect(st->driver, p, st->handle, &res,
-                          wm_store_stmt(st, "wm_nonce_list"), 1, device_id,
-                          wm_store_i64(now, p));
-    if (rc) {
-        return wm_store_db_error(st, rc, "wm_nonce_list", p);
-    }
-    while (apr_dbd_get_row(st->driver, p, res, &row, -1) == 0) {
-        wm_kv_t *kv = apr_array_push(out);
-        kv->key = wm_store_entry(st, row, 0, p);
-        kv->value = wm_store_entry(st, row, 1, p);
-    }
-    return APR_SUCCESS;
+    return wm_store_kv_list(st, "wm_nonce_list", pout, p, device_id,
+                            wm_store_i64(now, p));
 }
 
 apr_status_t wm_store_nonce_bind(wm_store_t *st, const char *nonce,

@@ -217,33 +217,11 @@ apr_status_t wm_store_result_add(wm_store_t *st, apr_int64_t op_id,
     return wm_store_run(st, "wm_result_add", NULL, p, 4, id, id, uri, data);
 }
 
-static apr_status_t kv_list(wm_store_t *st, const char *label,
-                            apr_array_header_t **pitems, apr_pool_t *p,
-                            const char *a1, const char *a2)
-{
-    apr_dbd_results_t *res = NULL;
-    apr_dbd_row_t *row = NULL;
-    apr_array_header_t *items = apr_array_make(p, 8, sizeof(wm_kv_t));
-    int rc;
-
-    *pitems = items;
-    rc = apr_dbd_pvselect(st->driver, p, st->handle, &res,
-                          wm_store_stmt(st, label), 1, a1, a2);
-    if (rc) {
-        return wm_store_db_error(st, rc, label, p);
-    }
-    while (apr_dbd_get_row(st->driver, p, res, &row, -1) == 0) {
-        wm_kv_t *kv = apr_array_push(items);
-        kv->key = wm_store_entry(st, row, 0, p);
-        kv->value = wm_store_entry(st, row, 1, p);
-    }
-    return APR_SUCCESS;
-}
 
 apr_status_t wm_store_results(wm_store_t *st, apr_int64_t op_id,
                               apr_array_header_t **pitems, apr_pool_t *p)
 {
-    return kv_list(st, "wm_result_list", pitems, p, wm_store_i64(op_id, p),
+    return wm_store_kv_list(st, "wm_result_list", pitems, p, wm_store_i64(op_id, p),
                    NULL);
 }
 
@@ -265,7 +243,7 @@ apr_status_t wm_store_partial_take(wm_store_t *st, const char *device_id,
     int i;
 
     *pdata = NULL;
-    if ((rv = kv_list(st, "wm_partial_list", &chunks, p, device_id, cmd_ref))) {
+    if ((rv = wm_store_kv_list(st, "wm_partial_list", &chunks, p, device_id, cmd_ref))) {
         return rv;
     }
     if (chunks->nelts == 0) {
