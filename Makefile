@@ -24,7 +24,7 @@ HEADERS    = $(wildcard include/*.h)
 UNIT_SRC   = $(sort $(wildcard t/unit/test_*.c))
 
 .PHONY: all install deps unit test run bench clean format check fuzz \
-        fuzz-replay
+        fuzz-replay test-asan
 
 all: .libs/mod_winmdm.so
 
@@ -103,6 +103,22 @@ test: deps
 	$(MAKE) fuzz-replay
 	sh scripts/apache-test.sh
 	WM_TEST_DB=pgsql sh scripts/apache-test.sh
+
+# The Apache::Test suite, on SQLite then on PostgreSQL, against the module
+# built with AddressSanitizer and UndefinedBehaviorSanitizer in a copy of
+# the tree (build/asan), so the plain build here is left alone; httpd is
+# started with the sanitizer runtimes preloaded. Fails on any sanitizer
+# report (scripts/asan-test.sh).
+test-asan: deps
+	sh scripts/asan-test.sh
+
+# The unit tests and the fuzz corpus replays under valgrind's memcheck:
+# fails on any memory error and on any definite or indirect leak
+# (scripts/valgrind.sh).
+.PHONY: valgrind
+valgrind: deps
+	$(MAKE) t/unit/run_unit $(foreach t,$(FUZZ_TARGETS),t/fuzz/replay_$(t))
+	sh scripts/valgrind.sh $(FUZZ_TARGETS)
 
 run: deps
 	$(MAKE) all
