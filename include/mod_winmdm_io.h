@@ -39,4 +39,14 @@ int wm_io_send(request_rec *r, int status, const char *content_type,
 int wm_io_soap_fault(request_rec *r, wm_fault_e sub, const char *action,
                      const char *relates_to, const char *reason);
 
+/**
+ * Reads and parses a SOAP request and checks its a:Action (when it has
+ * one) against action. Every enrollment endpoint starts so.
+ * @return the envelope, or NULL after answering: a fault with
+ *         reply_action, or an HTTP error in *pstatus (413 over max)
+ */
+wm_soap_env_t *wm_io_read_soap(request_rec *r, apr_off_t max,
+                               const char *action, const char *reply_action,
+                               int *pstatus);
+
 #endif /* MOD_WINMDM_IO_H */

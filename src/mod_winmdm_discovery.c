@@ -28,9 +28,7 @@ int wm_ep_discovery(request_rec *r, const wm_srv_conf_t *sc,
     wm_discovery_conf_t dconf;
     wm_discover_req_t *req;
     wm_soap_env_t *env;
-    const char *buf, *err = NULL, *answer, *reason;
-    apr_size_t len;
-    apr_status_t rv;
+    const char *err = NULL, *answer, *reason;
     wm_fault_e fault;
     int status;
 
@@ -40,24 +38,10 @@ int wm_ep_discovery(request_rec *r, const wm_srv_conf_t *sc,
         return wm_io_send(r, HTTP_OK, "text/html", "", 0);
     }
 
-    status = wm_io_read_body(r, wm_conf_max_message_size(sc), &buf, &len);
-    if (status != OK) {
+    if (!(env = wm_io_read_soap(r, wm_conf_max_message_size(sc),
+                                WM_ACTION_DISCOVER, WM_ACTION_DISCOVER_RESPONSE,
+                                &status))) {
         return status;
-    }
-    rv = wm_soap_parse(&env, buf, len, (apr_size_t)wm_conf_max_message_size(sc),
-                       &err, r->pool);
-    if (rv == APR_ENOSPC) {
-        return HTTP_REQUEST_ENTITY_TOO_LARGE;
-    }
-    if (rv != APR_SUCCESS) {
-        return wm_io_soap_fault(r, WM_FAULT_MESSAGE_FORMAT,
-                                WM_ACTION_DISCOVER_RESPONSE, NULL, err);
-    }
-    if (env->action && strcmp(env->action, WM_ACTION_DISCOVER)) {
-        return wm_io_soap_fault(r, WM_FAULT_MESSAGE_FORMAT,
-                                WM_ACTION_DISCOVER_RESPONSE, env->message_id,
-                                "the discovery service only answers the "
-                                "IDiscoveryService/Discover action");
     }
     if (wm_discovery_parse(env, &req, &err, r->pool) != APR_SUCCESS) {
         return wm_io_soap_fault(r, WM_FAULT_MESSAGE_FORMAT,

@@ -56,44 +56,6 @@ static const char *refuse(refusal_t *out, wm_fault_e fault, const char *reason)
 }
 
 /**
- * Reads and parses the request envelope and checks its a:Action (when it
- * has one). Returns the envelope, or NULL after answering: a fault, or 413.
- */
-static wm_soap_env_t *read_envelope(request_rec *r, const wm_srv_conf_t *sc,
-                                    const char *action,
-                                    const char *reply_action, int *pstatus)
-{
-    apr_off_t max = wm_conf_max_message_size(sc);
-    wm_soap_env_t *env;
-    const char *buf, *err;
-    apr_size_t len;
-    apr_status_t rv;
-
-    *pstatus = wm_io_read_body(r, max, &buf, &len);
-    if (*pstatus != OK) {
-        return NULL;
-    }
-    rv = wm_soap_parse(&env, buf, len, (apr_size_t)max, &err, r->pool);
-    if (rv == APR_ENOSPC) {
-        *pstatus = HTTP_REQUEST_ENTITY_TOO_LARGE;
-        return NULL;
-    }
-    if (rv != APR_SUCCESS) {
-        *pstatus = wm_io_soap_fault(r, WM_FAULT_MESSAGE_FORMAT, reply_action,
-                                    NULL, err);
-        return NULL;
-    }
-    if (env->action && strcmp(env->action, action)) {
-        *pstatus = wm_io_soap_fault(
-            r, WM_FAULT_MESSAGE_FORMAT, reply_action, env->message_id,
-            apr_pstrcat(r->pool, "this endpoint answers the action ", action,
-                        " only", NULL));
-        return NULL;
-    }
-    return env;
-}
-
-/**
  * Authenticates the request by its WS-Security credential.
  * @param puser        receives the user on success
  * @param ptoken_hash  receives the token's hash (Federated), or NULL
@@ -191,8 +153,8 @@ int wm_ep_xcep(request_rec *r, const wm_srv_conf_t *sc, const wm_route_t *route)
     int status;
 
     (void)route;
-    if (!(env = read_envelope(r, sc, WM_ACTION_XCEP, WM_ACTION_XCEP_RESPONSE,
-                              &status))) {
+    if (!(env = wm_io_read_soap(r, wm_conf_max_message_size(sc), WM_ACTION_XCEP,
+                                WM_ACTION_XCEP_RESPONSE, &status))) {
         return status;
     }
     if (wm_xcep_check(env, &err) != APR_SUCCESS) {
@@ -345,8 +307,9 @@ int wm_ep_wstep(request_rec *r, const wm_srv_conf_t *sc,
     refusal_t no;
     apr_status_t rv;
 
-    if (!(env = read_envelope(r, sc, WM_ACTION_WSTEP, WM_ACTION_WSTEP_RESPONSE,
-                              &status))) {
+    if (!(env =
+              wm_io_read_soap(r, wm_conf_max_message_size(sc), WM_ACTION_WSTEP,
+                              WM_ACTION_WSTEP_RESPONSE, &status))) {
         return status;
     }
     if (wm_wstep_parse(env, &rst, &err, r->pool) != APR_SUCCESS) {

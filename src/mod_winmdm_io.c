@@ -139,3 +139,36 @@ int wm_io_soap_fault(request_rec *r, wm_fault_e sub, const char *action,
     return wm_io_send(r, HTTP_INTERNAL_SERVER_ERROR, WM_SOAP_CONTENT_TYPE, body,
                       strlen(body));
 }
+
+wm_soap_env_t *wm_io_read_soap(request_rec *r, apr_off_t max,
+                               const char *action, const char *reply_action,
+                               int *pstatus)
+{
+    wm_soap_env_t *env;
+    const char *buf, *err;
+    apr_size_t len;
+    apr_status_t rv;
+
+    *pstatus = wm_io_read_body(r, max, &buf, &len);
+    if (*pstatus != OK) {
+        return NULL;
+    }
+    rv = wm_soap_parse(&env, buf, len, (apr_size_t)max, &err, r->pool);
+    if (rv == APR_ENOSPC) {
+        *pstatus = HTTP_REQUEST_ENTITY_TOO_LARGE;
+        return NULL;
+    }
+    if (rv != APR_SUCCESS) {
+        *pstatus = wm_io_soap_fault(r, WM_FAULT_MESSAGE_FORMAT, reply_action,
+                                    NULL, err);
+        return NULL;
+    }
+    if (env->action && strcmp(env->action, action)) {
+        *pstatus = wm_io_soap_fault(
+            r, WM_FAULT_MESSAGE_FORMAT, reply_action, env->message_id,
+            apr_pstrcat(r->pool, "this endpoint answers the action ", action,
+                        " only", NULL));
+        return NULL;
+    }
+    return env;
+}
