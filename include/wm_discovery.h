@@ -31,8 +31,8 @@ typedef enum { WM_AUTH_FEDERATED = 0, WM_AUTH_ONPREMISE = 1 } wm_auth_policy_e;
 /** A Discover request; strings trimmed, NULL when absent. */
 typedef struct wm_discover_req_t {
     const char *email;
-    const char *request_version;
-    int version; /* RequestVersion in thousandths: "4.0" is 4000 */
+    const char *request_version; /* NULL when nil, empty or absent */
+    int version; /* RequestVersion in thousandths: "4.0" is 4000; 0 nil */
     const char *device_type;
     const char *app_version;
     const char *os_edition;
@@ -56,7 +56,8 @@ apr_status_t wm_discovery_parse(const wm_soap_env_t *env,
                                 wm_discover_req_t **preq, const char **perr,
                                 apr_pool_t *p);
 
-/** True for a Windows 8.1 client: RequestVersion below 3.0 (DESIGN.md 1). */
+/** True for a Windows 8.1 client: RequestVersion below 3.0, or nil as
+ *  MS-MDE v1's client sends it (DESIGN.md section 1). */
 int wm_discovery_is_win81(const wm_discover_req_t *req);
 
 /** The EnrollmentVersion to return: NULL below 3.0, else

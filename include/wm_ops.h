@@ -61,4 +61,13 @@ const char *wm_ops_render(const char *body, apr_int64_t op_id, apr_pool_t *p);
  */
 int wm_ops_cmdref(const char *cmd_ref, apr_int64_t *pid, int *pindex);
 
+/**
+ * The form of a LocURI that operation bodies hold, for finding the
+ * operation a device's alert names: braces escaped as %7B and %7D (the
+ * EnterpriseDesktopAppManagement CSP's examples; a device may write them
+ * raw or escaped) and the hex between them in upper case (an MSI
+ * ProductCode is case-insensitive). Allocated from p.
+ */
+const char *wm_ops_uri_key(const char *uri, apr_pool_t *p);
+
 #endif /* WM_OPS_H */

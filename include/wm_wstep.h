@@ -27,6 +27,11 @@
 #define WM_TOKEN_TYPE                                                          \
     "http://schemas.microsoft.com/5.0.0.0/ConfigurationManager/Enrollment/DeviceEnrollmentToken"
 #define WM_VT_PKCS10 WM_NS_ENROLL "#PKCS10"
+/* A renewal's PKCS#7: MS-MDE2 3.5.4.1.1.1 (Windows 10/11) and Learn's
+ * certificate renewal example name it by the WS-Security namespace,
+ * MS-MDE 3.5.4.1.1.1 (Windows 8.1) by the enrollment namespace; both are
+ * accepted on both enrollment paths. */
+#define WM_VT_PKCS7_ENROLL WM_NS_ENROLL "#PKCS7"
 #define WM_VT_PKCS7 WM_NS_WSSE "#PKCS7"
 #define WM_VT_PROVDOC                                                          \
     "http://schemas.microsoft.com/5.0.0.0/ConfigurationManager/Enrollment/DeviceEnrollmentProvisionDoc"
@@ -55,7 +60,8 @@ typedef struct wm_rst_t {
 /**
  * Reads a RequestSecurityToken. Requires the DeviceEnrollmentToken
  * TokenType, an Issue or Renew RequestType, a base64 PKCS#10 or PKCS#7
- * token and, to issue (not to renew), a usable DeviceID context item.
+ * token and a DeviceID context item, when there is one, that is usable
+ * (wm_wstep_name_device decides whether one is needed).
  * @return APR_SUCCESS or APR_EINVAL with *perr set (s:MessageFormat)
  */
 apr_status_t wm_wstep_parse(const wm_soap_env_t *env, wm_rst_t **prst,
@@ -76,5 +82,18 @@ int wm_wstep_device_context(const wm_rst_t *rst);
  */
 const char *wm_wstep_response(const char *provdoc, const char *relates_to,
                               apr_int64_t now, apr_pool_t *p);
+
+/**
+ * Names the device an Issue request enrolls. A Windows 10/11 request
+ * (MS-MDE2) must carry a DeviceID context item. A Windows 8.1 request
+ * (MS-MDE 3.4.4.1.1.1) has none: the server names the device, with a GUID
+ * as MS-MDE's example certificate shows, and the provisioning document
+ * tells the client (SslClientCertSubjectName).
+ * @param win81  the request came to the Windows 8.1 enrollment path
+ * @return APR_SUCCESS with rst->device_id set, APR_EINVAL with *perr set
+ *         (s:MessageFormat), APR_EGENERAL when no random numbers
+ */
+apr_status_t wm_wstep_name_device(wm_rst_t *rst, int win81, const char **perr,
+                                  apr_pool_t *p);
 
 #endif /* WM_WSTEP_H */

@@ -59,7 +59,8 @@ int wm_ep_discovery(request_rec *r, const wm_srv_conf_t *sc,
     }
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                   WMLOGNO(00006) "discovery for %s: RequestVersion %s, %s",
-                  req->email, req->request_version,
+                  req->email,
+                  req->request_version ? req->request_version : "nil",
                   wm_discovery_is_win81(req) ? "Windows 8.1" : "Windows 10/11");
     return wm_io_send(r, HTTP_OK, WM_SOAP_CONTENT_TYPE, answer, strlen(answer));
 }

@@ -141,6 +141,25 @@ static const char *authenticate(request_rec *r, const wm_srv_conf_t *sc,
     return NULL;
 }
 
+/* The DeviceID of an enrolled device whose current certificate the
+ * client showed in the TLS handshake, or NULL. */
+static const char *enrolled_client_cert(request_rec *r,
+                                        const wm_srv_conf_t *sc,
+                                        wm_store_t *st)
+{
+    const char *pem = wm_auth_client_cert(r), *sha1, *cn, *err;
+    wm_device_t *dev;
+
+    if (!pem ||
+        wm_cert_check_client(sc->ca, pem, &sha1, &cn, &err, r->pool) ||
+        wm_store_device_get(st, cn, &dev, r->pool) != APR_SUCCESS || !dev ||
+        strcmp(dev->state, "enrolled") || !dev->cert_sha1 ||
+        strcmp(dev->cert_sha1, sha1)) {
+        return NULL;
+    }
+    return cn;
+}
+
 /* ------------------------------------------------------------- XCEP */
 
 int wm_ep_xcep(request_rec *r, const wm_srv_conf_t *sc, const wm_route_t *route)
@@ -166,7 +185,14 @@ int wm_ep_xcep(request_rec *r, const wm_srv_conf_t *sc, const wm_route_t *route)
                                 WM_ACTION_XCEP_RESPONSE, env->message_id,
                                 "the enrollment database is unavailable");
     }
-    if (authenticate(r, sc, st, env, &no, &user, &hash)) {
+    if ((user = enrolled_client_cert(r, sc, st))) {
+        /* A renewal follows the enrollment's steps, the policy service
+         * included (CertificateStore CSP, WSTEP/Renew/ServerURL); the
+         * device proves itself by its current certificate in the TLS
+         * handshake (MS-MDE2 3.5, ROBO). */
+        user = apr_pstrcat(r->pool, "device ", user, NULL);
+    }
+    else if (authenticate(r, sc, st, env, &no, &user, &hash)) {
         return wm_io_soap_fault(r, no.fault, WM_ACTION_XCEP_RESPONSE,
                                 env->message_id, no.reason);
     }
@@ -193,6 +219,8 @@ static void fill_provdoc(wm_provdoc_t *d, const wm_srv_conf_t *sc, int win81,
                          const char *device_id, apr_pool_t *p)
 {
     memset(d, 0, sizeof(*d));
+    d->win81 = win81;
+    d->validity_days = wm_conf_cert_validity(sc);
     d->ca = sc->ca;
     d->cert = cert;
     d->device_context = device_context;
@@ -233,6 +261,13 @@ static int renew(request_rec *r, const wm_srv_conf_t *sc, wm_store_t *st,
         how = "TLS client certificate";
         if (wm_cert_check_client(sc->ca, pem, &sha1, &cn, &err, r->pool)) {
             sha1 = NULL;
+        }
+        else if (csr->signer && strcmp(csr->signer_sha1, sha1)) {
+            /* Windows signs the renewal's PKCS#7 with the certificate it
+             * shows in the handshake; another signer proves nothing. */
+            sha1 = NULL;
+            err = "the PKCS#7 is signed by another certificate than the "
+                  "TLS client certificate";
         }
     }
     else if (csr->signer) {
@@ -323,6 +358,13 @@ int wm_ep_wstep(request_rec *r, const wm_srv_conf_t *sc,
     }
     if (rst->renew) {
         return renew(r, sc, st, env, rst, win81);
+    }
+    if ((rv = wm_wstep_name_device(rst, win81, &err, r->pool))) {
+        return wm_io_soap_fault(r,
+                                rv == APR_EINVAL ? WM_FAULT_MESSAGE_FORMAT
+                                                 : WM_FAULT_INTERNAL_SERVICE,
+                                WM_ACTION_WSTEP_RESPONSE, env->message_id,
+                                rv == APR_EINVAL ? err : "no random numbers");
     }
     if (authenticate(r, sc, st, env, &no, &user, &hash)) {
         return wm_io_soap_fault(r, no.fault, WM_ACTION_WSTEP_RESPONSE,

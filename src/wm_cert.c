@@ -212,6 +212,21 @@ apr_status_t wm_csr_parse(wm_csr_t **pcsr, const char *b64, const char **perr,
         }
         csr->req = d2i_X509_REQ(NULL, &q, qlen);
         if (!csr->req) {
+            /* Learn, "Certificate Renewal": the PKCS#7 content is the
+             * request's DER in automatic renewal (ROBO) and its base64 in
+             * manual renewal. */
+            unsigned char *inner;
+            apr_size_t ilen;
+            ERR_clear_error();
+            if (qlen > 0 && !wm_b64_decode(apr_pstrmemdup(p, (const char *)q,
+                                                          (apr_size_t)qlen),
+                                           &inner, &ilen, p) &&
+                ilen > 0) {
+                q = inner;
+                csr->req = d2i_X509_REQ(NULL, &q, (long)ilen);
+            }
+        }
+        if (!csr->req) {
             *perr = wm_ssl_reason("the PKCS#7 request holds no PKCS#10", p);
             return APR_EINVAL;
         }

@@ -100,13 +100,14 @@ apr_status_t wm_discovery_parse(const wm_soap_env_t *env,
         *perr = "Discover has no EmailAddress";
         return APR_EINVAL;
     }
-    if (!req->request_version) {
-        *perr = "Discover has no RequestVersion";
-        return APR_EINVAL;
+    if (!req->request_version || !*req->request_version) {
+        /* MS-MDE v1: the Windows 8.1 client sends RequestVersion nil
+         * (empty, i:nil="true") or not at all (DESIGN.md section 1). */
+        req->request_version = NULL;
+        req->version = 0;
     }
-    req->version = parse_version(req->request_version);
-    if (req->version < 1000) {
-        *perr = "RequestVersion is not a version number of 1.0 or above";
+    else if ((req->version = parse_version(req->request_version)) < 0) {
+        *perr = "RequestVersion is not a decimal version number";
         return APR_EINVAL;
     }
     *preq = req;
@@ -154,8 +155,9 @@ apr_status_t wm_discovery_answer(const wm_discovery_conf_t *conf,
     const char *policy =
         conf->policy == WM_AUTH_ONPREMISE ? "OnPremise" : "Federated";
     const char *domain = email_domain(req->email);
-    const char *ev, *base, *body;
-    int i, offered = req->auth_policies->nelts == 0;
+    const char *ev, *base, *wstep, *auth_url, *body;
+    int i, win81 = wm_discovery_is_win81(req);
+    int offered = req->auth_policies->nelts == 0;
 
     if (conf->domains && conf->domains->nelts > 0) {
         int ok = 0;
@@ -173,13 +175,24 @@ apr_status_t wm_discovery_answer(const wm_discovery_conf_t *conf,
             return APR_EACCES;
         }
     }
+    if (win81 && conf->policy != WM_AUTH_FEDERATED) {
+        /* MS-MDE v1 knows only AuthPolicy Federated: an OnPremise vhost
+         * has no policy a Windows 8.1 client can use. */
+        *pfault = WM_FAULT_AUTHENTICATION;
+        *preason = "Windows 8.1 enrolls only with the Federated "
+                   "authentication policy (MS-MDE), and this server "
+                   "enrolls with OnPremise";
+        return APR_EACCES;
+    }
     for (i = 0; i < req->auth_policies->nelts; i++) {
         offered |=
             !strcmp(policy, APR_ARRAY_IDX(req->auth_policies, i, const char *));
     }
     if (!offered) {
-        /* MS-MDE2 3.1.4.1.3.2: AuthPolicy must be one the client offered. */
-        *pfault = WM_FAULT_AUTHORIZATION;
+        /* MS-MDE2 3.1.4.1.3.2: AuthPolicy must be one the client offered;
+         * a credential kind the vhost does not accept is s:Authentication
+         * (DESIGN.md section 1). */
+        *pfault = WM_FAULT_AUTHENTICATION;
         *preason = apr_psprintf(p,
                                 "this server enrolls with the %s "
                                 "authentication policy, which the device "
@@ -189,20 +202,35 @@ apr_status_t wm_discovery_answer(const wm_discovery_conf_t *conf,
     }
 
     base = wm_xml_escape(conf->public_url, p);
-    ev = wm_discovery_enrollment_version(req, p);
-    body = apr_pstrcat(
-        p, "<DiscoverResponse xmlns=\"" WM_NS_DISCOVERY "\"><DiscoverResult>",
-        "<AuthPolicy>", policy, "</AuthPolicy>",
-        ev ? "<EnrollmentVersion>" : "", ev ? ev : "",
-        ev ? "</EnrollmentVersion>" : "", "<EnrollmentPolicyServiceUrl>", base,
-        WM_PATH_XCEP, "</EnrollmentPolicyServiceUrl><EnrollmentServiceUrl>",
-        base, wm_discovery_is_win81(req) ? WM_PATH_WSTEP81 : WM_PATH_WSTEP10,
-        "</EnrollmentServiceUrl>",
-        conf->policy == WM_AUTH_FEDERATED ? "<AuthenticationServiceUrl>" : "",
-        conf->policy == WM_AUTH_FEDERATED ? base : "",
-        conf->policy == WM_AUTH_FEDERATED ? WM_PATH_LOGIN : "",
-        conf->policy == WM_AUTH_FEDERATED ? "</AuthenticationServiceUrl>" : "",
-        "</DiscoverResult></DiscoverResponse>", NULL);
+    wstep = apr_pstrcat(p, "<EnrollmentServiceUrl>", base,
+                        win81 ? WM_PATH_WSTEP81 : WM_PATH_WSTEP10,
+                        "</EnrollmentServiceUrl>", NULL);
+    auth_url = conf->policy == WM_AUTH_FEDERATED
+                   ? apr_pstrcat(p, "<AuthenticationServiceUrl>", base,
+                                 WM_PATH_LOGIN, "</AuthenticationServiceUrl>",
+                                 NULL)
+                   : "";
+    if (win81) {
+        /* MS-MDE v1's DiscoverResult is a sequence, in this order, with
+         * no EnrollmentVersion. */
+        body = apr_pstrcat(
+            p,
+            "<DiscoverResponse xmlns=\"" WM_NS_DISCOVERY "\"><DiscoverResult>"
+            "<AuthPolicy>Federated</AuthPolicy>",
+            auth_url, "<EnrollmentPolicyServiceUrl>", base, WM_PATH_XCEP,
+            "</EnrollmentPolicyServiceUrl>", wstep,
+            "</DiscoverResult></DiscoverResponse>", NULL);
+    }
+    else {
+        ev = wm_discovery_enrollment_version(req, p);
+        body = apr_pstrcat(
+            p,
+            "<DiscoverResponse xmlns=\"" WM_NS_DISCOVERY "\"><DiscoverResult>",
+            "<AuthPolicy>", policy, "</AuthPolicy><EnrollmentVersion>", ev,
+            "</EnrollmentVersion><EnrollmentPolicyServiceUrl>", base,
+            WM_PATH_XCEP, "</EnrollmentPolicyServiceUrl>", wstep, auth_url,
+            "</DiscoverResult></DiscoverResponse>", NULL);
+    }
     *pbody = wm_soap_envelope(WM_ACTION_DISCOVER_RESPONSE, relates_to, NULL,
                               body, p);
     return APR_SUCCESS;

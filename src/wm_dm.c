@@ -26,6 +26,10 @@
 #include "wm_secret.h"
 
 #define UNENROLL_TYPE "com.microsoft:mdm.unenrollment.userrequest"
+/* The final result of an MSI job (EnterpriseDesktopAppManagement CSP,
+ * "Alert example"). */
+#define MSI_RESULT_TYPE                                                        \
+    "Reversed-Domain-Name:com.microsoft.mdm.win32csp_install"
 /* Space kept free in a reply for the SyncHdr Status with a Chal. */
 #define REPLY_SLACK 512
 
@@ -40,6 +44,7 @@ typedef struct {
     apr_hash_t *inventory;  /* uri -> value as stored, read on first use */
     const char *nonce_used; /* the digest nonce of this message */
     int nonces_bound;       /* nonces bound to this session */
+    int more_asked;         /* the reply asks for the next message (1222) */
     apr_int64_t now;
     apr_pool_t *p;
 } dm_t;
@@ -232,7 +237,11 @@ static wm_op_t *op_of_ref(dm_t *dm, const char *cmd_ref, int *pidx)
 
 /* A device Status for one of our commands (OMA-DM status codes): 300 and
  * above fails the operation; it is done when every top-level command has
- * a 2xx (an Atomic's own status speaks for its commands). */
+ * a 2xx (an Atomic's own status speaks for its commands). A command of
+ * several items may get a Status per item (a Get of three nodes answered
+ * 200, 200, 404): every one counts, so a failing status after the 2xx
+ * that completed the operation in this session still fails it
+ * (DESIGN.md section 1); the first failing status is the one kept. */
 static apr_status_t on_status(dm_t *dm, const wm_sml_cmd_t *c)
 {
     int idx, code = c->data ? atoi(c->data) : 0;
@@ -242,12 +251,18 @@ static apr_status_t on_status(dm_t *dm, const wm_sml_cmd_t *c)
     if (!c->cmd_ref || !strcmp(c->cmd_ref, "0")) {
         return APR_SUCCESS; /* about our SyncHdr */
     }
-    if (!(op = op_of_ref(dm, c->cmd_ref, &idx)) || strcmp(op->state, "sent")) {
+    if (!(op = op_of_ref(dm, c->cmd_ref, &idx))) {
         return APR_SUCCESS;
     }
     if (code >= 300 || code < 200) {
+        if (strcmp(op->state, "sent") && strcmp(op->state, "done")) {
+            return APR_SUCCESS; /* already failed: the first code stays */
+        }
         return wm_store_op_update(dm->st, op->id, "failed", code,
                                   op->cmds_pending, dm->now, dm->p);
+    }
+    if (strcmp(op->state, "sent")) {
+        return APR_SUCCESS;
     }
     if (idx > op->cmd_count) {
         return APR_SUCCESS; /* a nested command's success */
@@ -263,7 +278,7 @@ static apr_status_t on_status(dm_t *dm, const wm_sml_cmd_t *c)
         dm->res->unenrolled = 1;
     }
     left = ack(op->cmds_pending, op->cmd_count, idx, dm->p);
-    /* APP_INSTALL is done only by the final result (Alert 1226). */
+    /* APP_INSTALL is done only by the final result (the MSI alert). */
     if (!*left && strcmp(op->type, "APP_INSTALL")) {
         return wm_store_op_update(dm->st, op->id, "done", code, NULL, dm->now,
                                   dm->p);
@@ -328,9 +343,12 @@ static apr_status_t on_results(dm_t *dm, const wm_sml_cmd_t *c, int *pcode)
     return APR_SUCCESS;
 }
 
-/* A generic alert (1226) that is not an unenrollment: the asynchronous
- * result of the operation whose commands name its LocURI (an MSI install,
- * for one). For APP_INSTALL it is the final word: Data 0 is success. */
+/* An asynchronous result the device reports in an alert: the final
+ * result of an MSI install (Alert 1224 in Windows' own form, 1226 too,
+ * EnterpriseDesktopAppManagement CSP), or any other generic alert that
+ * names a node of one of the device's operations. It is kept as a result
+ * of the operation whose commands name its LocURI; for APP_INSTALL it is
+ * the final word: Data 0 is success. */
 static apr_status_t on_generic_alert(dm_t *dm, const wm_sml_item_t *it)
 {
     const char *uri = it->source ? it->source : it->target;
@@ -338,9 +356,14 @@ static apr_status_t on_generic_alert(dm_t *dm, const wm_sml_item_t *it)
     wm_op_t *op;
     apr_status_t rv;
 
-    if (!uri || (rv = wm_store_op_find_uri(dm->st, dm->dev->device_id, uri, &id,
-                                           dm->p))) {
-        return uri ? rv : APR_SUCCESS;
+    if (!uri) {
+        return APR_SUCCESS;
+    }
+    /* The device may write the product id's braces raw or escaped; the
+     * operation's LocURI has them escaped. */
+    if ((rv = wm_store_op_find_uri(dm->st, dm->dev->device_id,
+                                   wm_ops_uri_key(uri, dm->p), &id, dm->p))) {
+        return rv;
     }
     if (!id) {
         return APR_SUCCESS;
@@ -386,7 +409,9 @@ static apr_status_t on_alert(dm_t *dm, const wm_sml_cmd_t *c)
                 return rv;
             }
         }
-        else if (code == 1226 && (rv = on_generic_alert(dm, it))) {
+        else if ((code == 1226 ||
+                  (code == 1224 && type && !strcmp(type, MSI_RESULT_TYPE))) &&
+                 (rv = on_generic_alert(dm, it))) {
             return rv;
         }
     }
@@ -557,6 +582,7 @@ static apr_status_t handle(dm_t *dm, const char *cert_sha1, const char *cert_cn)
         /* The device's package goes on: ask for its next message before
          * sending anything (OMA-DM 1.2.1 section 6). */
         wm_sml_reply_alert(dm->rp, 1222);
+        dm->more_asked = 1;
     }
     else {
         if ((rv = send_ops(dm))) {
@@ -632,6 +658,11 @@ apr_status_t wm_dm_message(wm_store_t *st, const wm_dm_conf_t *conf,
     if ((rv = wm_store_commit(st, p))) {
         return rv;
     }
-    *preply = wm_sml_reply_finish(dm.rp, 1, plen);
+    /* A reply that asks for the device's next message (Alert 1222) ends
+     * no package and carries no Final: "The 'Next Message' response
+     * contains Alert code 1222, status to the SyncHdr, no other commands,
+     * and no Final flag" (OMA-DM 1.2.1 section 6, Multiple Messages in
+     * Package). */
+    *preply = wm_sml_reply_finish(dm.rp, !dm.more_asked, plen);
     return APR_SUCCESS;
 }

@@ -19,6 +19,7 @@
 #include <libxml/tree.h>
 
 #include "wm_ops.h"
+#include "wm_provdoc.h"
 #include "wm_store.h"
 #include "wm_syncml.h"
 #include "wm_xml.h"
@@ -47,7 +48,6 @@ static const char *const device_info_nodes[] = {
     "./DevDetail/Ext/Microsoft/DeviceName",
     "./DevDetail/Ext/Microsoft/ProcessorArchitecture",
     "./DevDetail/Ext/Microsoft/TotalRAM",
-    "./DevDetail/Ext/Microsoft/TotalStorage",
     NULL};
 
 /* RemoteFind (Windows 10 Mobile; desktops answer 404 and the operation
@@ -190,7 +190,9 @@ static int guid_ok(const char *g)
 /* An MSI install (EnterpriseDesktopAppManagement CSP): an Add of the
  * product's DownloadInstall node, then its Exec with an MsiInstallJob. The
  * device answers both at once; the install's outcome arrives later in an
- * Alert 1226 naming the node, which completes the operation. */
+ * alert naming the node (Alert 1224, Meta Type
+ * Reversed-Domain-Name:com.microsoft.mdm.win32csp_install), which
+ * completes the operation. */
 static apr_status_t app_install_of(const wm_op_params_t *a, const char **pbody,
                                    int *pcount, const char **perr,
                                    apr_pool_t *p)
@@ -216,10 +218,16 @@ static apr_status_t app_install_of(const wm_op_params_t *a, const char **pbody,
         *perr = "sha256 must be the file's SHA-256 as 64 hex digits";
         return APR_EINVAL;
     }
-    node = apr_pstrcat(p,
-                       "./Device/Vendor/MSFT/EnterpriseDesktopAppManagement"
-                       "/MSI/",
-                       a->product_id, "/DownloadInstall", NULL);
+    /* The product id's braces are escaped in the LocURI, as in the CSP's
+     * examples (a raw '{' is not a URI character). */
+    /* The MsiInstallJob goes in Data as markup, not escaped text, as in
+     * the CSP's examples; every value in it was checked above, the URL is
+     * escaped. */
+    node = wm_ops_uri_key(apr_pstrcat(p,
+                                      "./Device/Vendor/MSFT/"
+                                      "EnterpriseDesktopAppManagement/MSI/",
+                                      a->product_id, "/DownloadInstall", NULL),
+                          p);
     job = apr_pstrcat(
         p, "<MsiInstallJob id=\"", a->product_id, "\"><Product Version=\"",
         a->version, "\"><Download><ContentURLList><ContentURL>",
@@ -236,9 +244,41 @@ static apr_status_t app_install_of(const wm_op_params_t *a, const char **pbody,
         "</Item></Add><Exec><CmdID>#2</CmdID><Item>", target(node, p),
         "<Meta><Format xmlns=\"" WM_NS_METINF "\">xml</Format><Type "
         "xmlns=\"" WM_NS_METINF "\">text/plain</Type></Meta><Data>",
-        wm_xml_escape(job, p), "</Data></Item></Exec>", NULL);
+        job, "</Data></Item></Exec>", NULL);
     *pcount = 2;
     return APR_SUCCESS;
+}
+
+/* The DMClient poll schedule of the provisioning document, sent again
+ * when WinMDMPollInterval changes: every Poll node in one Replace. */
+static const char *poll_of(const wm_op_params_t *params, apr_pool_t *p)
+{
+    const char *base = apr_pstrcat(p, "./Vendor/MSFT/DMClient/Provider/",
+                                   params->provider_id, "/Poll/", NULL);
+    const char *names[] = {"NumberOfFirstRetries",
+                           "IntervalForFirstSetOfRetries",
+                           "NumberOfSecondRetries",
+                           "IntervalForSecondSetOfRetries",
+                           "NumberOfRemainingScheduledRetries",
+                           "IntervalForRemainingScheduledRetries"};
+    wm_poll_schedule_t s;
+    int values[6], i;
+    const char *out = "<Replace><CmdID>#1</CmdID>";
+
+    wm_provdoc_poll_schedule(params->poll_minutes, &s);
+    values[0] = s.first_count;
+    values[1] = s.first_minutes;
+    values[2] = s.second_count;
+    values[3] = s.second_minutes;
+    values[4] = s.remaining_count;
+    values[5] = s.remaining_minutes;
+    for (i = 0; i < 6; i++) {
+        out = apr_psprintf(p, "%s<Item>%s" META("int") "<Data>%d</Data></Item>",
+                           out,
+                           target(apr_pstrcat(p, base, names[i], NULL), p),
+                           values[i]);
+    }
+    return apr_pstrcat(p, out, "</Replace>", NULL);
 }
 
 /* Gives cmd the placeholder CmdID "#n", adding the element when the
@@ -372,16 +412,7 @@ apr_status_t wm_ops_build(const char *type, const wm_op_params_t *params,
                          "chr", params->provider_id, p);
     }
     else if (!strcmp(type, "POLL")) {
-        const char *base = apr_pstrcat(p, "./Vendor/MSFT/DMClient/Provider/",
-                                       params->provider_id, "/Poll/", NULL);
-        *pbody = apr_psprintf(
-            p,
-            "<Replace><CmdID>#1</CmdID><Item>%s" META(
-                "int") "<Data>%d</Data></Item><Item>%s" META("int") "<Data>0</Data></Item></Replace>",
-            target(apr_pstrcat(p, base, "IntervalForFirstSetOfRetries", NULL),
-                   p),
-            params->poll_minutes,
-            target(apr_pstrcat(p, base, "NumberOfFirstRetries", NULL), p));
+        *pbody = poll_of(params, p);
     }
     else if (!strcmp(type, "POLICY")) {
         return policy_of(params->settings, pbody, pcount, perr, p);
@@ -456,6 +487,34 @@ const char *wm_ops_render(const char *body, apr_int64_t op_id, apr_pool_t *p)
     out = apr_pstrmemdup(p, (const char *)xmlBufferContent(buf),
                          (apr_size_t)xmlBufferLength(buf));
     xmlBufferFree(buf);
+    return out;
+}
+
+const char *wm_ops_uri_key(const char *uri, apr_pool_t *p)
+{
+    char *out = apr_palloc(p, strlen(uri) * 3 + 1), *o = out;
+    int in_braces = 0;
+
+    for (; *uri; uri++) {
+        if (*uri == '{' || (uri[0] == '%' && uri[1] == '7' &&
+                            (uri[2] == 'B' || uri[2] == 'b'))) {
+            memcpy(o, "%7B", 3);
+            o += 3;
+            uri += *uri == '{' ? 0 : 2;
+            in_braces = 1;
+        }
+        else if (*uri == '}' || (uri[0] == '%' && uri[1] == '7' &&
+                                 (uri[2] == 'D' || uri[2] == 'd'))) {
+            memcpy(o, "%7D", 3);
+            o += 3;
+            uri += *uri == '}' ? 0 : 2;
+            in_braces = 0;
+        }
+        else {
+            *o++ = in_braces ? (char)apr_toupper(*uri) : *uri;
+        }
+    }
+    *o = '\0';
     return out;
 }
 

@@ -56,7 +56,10 @@ const char *wm_provdoc_search_criteria(const char *device_id,
 
 /* The device's certificate, bound to the key it made (PrivateKeyContainer)
  * and its renewal (ROBO) settings. */
-static const char *my_store(const wm_provdoc_t *d, apr_pool_t *p)
+/* The client certificate in My/User (user context) or My/System (device
+ * context), with the PrivateKeyContainer that binds the key the device
+ * made (MS-MDE2 2.2.9.1); CertificateStore and My are left open. */
+static const char *my_cert(const wm_provdoc_t *d, apr_pool_t *p)
 {
     return apr_pstrcat(
         p,
@@ -66,7 +69,16 @@ static const char *my_store(const wm_provdoc_t *d, apr_pool_t *p)
         d->cert->sha1_hex, "\">", PARM("EncodedCertificate", d->cert->der_b64),
         "</characteristic>"
         "<characteristic type=\"PrivateKeyContainer\"/>"
-        "</characteristic>"
+        "</characteristic>",
+        NULL);
+}
+
+/* The certificate and the ROBO renewal settings (MS-MDE2 2.2.9.2; "the
+ * renewal period can only be set during the MDM enrollment phase"). */
+static const char *my_store(const wm_provdoc_t *d, apr_pool_t *p)
+{
+    return apr_pstrcat(
+        p, my_cert(d, p),
         "<characteristic type=\"WSTEP\"><characteristic type=\"Renew\">",
         PARM_T("ROBOSupport", "true", "boolean"),
         PARM_T("RenewPeriod", apr_itoa(p, d->renew_days), "integer"),
@@ -78,34 +90,55 @@ static const char *my_store(const wm_provdoc_t *d, apr_pool_t *p)
         NULL);
 }
 
-const char *wm_provdoc_build(const wm_provdoc_t *d, apr_pool_t *p)
+void wm_provdoc_poll_schedule(int minutes, wm_poll_schedule_t *out)
 {
-    const char *anchor, *poll = apr_itoa(p, d->poll_minutes);
-
-    /* A self-signed CA is the root the device must trust; an intermediate
-     * goes in CA/System and its root must already be trusted. */
-    anchor = apr_pstrcat(
-        p, "<characteristic type=\"CertificateStore\"><characteristic type=\"",
-        d->ca->self_signed ? "Root" : "CA",
-        "\"><characteristic type=\"System\"><characteristic type=\"",
-        d->ca->sha1_hex, "\">", PARM("EncodedCertificate", d->ca->der_b64),
-        "</characteristic></characteristic></characteristic>"
-        "</characteristic>",
-        NULL);
-
-    if (d->renewal) {
-        return apr_pstrcat(p, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>",
-                           "<wap-provisioningdoc version=\"1.1\">", anchor,
-                           my_store(d, p), "</wap-provisioningdoc>", NULL);
+    if (minutes < 1) {
+        minutes = 1;
     }
+    out->first_count = 5;
+    out->first_minutes = minutes < 3 ? minutes : 3;
+    out->second_count = 8;
+    out->second_minutes = minutes < 15 ? minutes : 15;
+    out->remaining_count = 0;
+    out->remaining_minutes = minutes;
+}
+
+static const char *poll_parms(int minutes, apr_pool_t *p)
+{
+    wm_poll_schedule_t s;
+
+    wm_provdoc_poll_schedule(minutes, &s);
     return apr_pstrcat(
-        p, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>",
-        "<wap-provisioningdoc version=\"1.1\">", anchor, my_store(d, p),
-        /* the OMA-DM account (MS-MDE2 2.2.9.5) */
-        "<characteristic type=\"APPLICATION\">", PARM("APPID", "w7"),
+        p,
+        PARM_T("NumberOfFirstRetries", apr_itoa(p, s.first_count), "integer"),
+        PARM_T("IntervalForFirstSetOfRetries", apr_itoa(p, s.first_minutes),
+               "integer"),
+        PARM_T("NumberOfSecondRetries", apr_itoa(p, s.second_count),
+               "integer"),
+        PARM_T("IntervalForSecondSetOfRetries", apr_itoa(p, s.second_minutes),
+               "integer"),
+        PARM_T("NumberOfRemainingScheduledRetries",
+               apr_itoa(p, s.remaining_count), "integer"),
+        PARM_T("IntervalForRemainingScheduledRetries",
+               apr_itoa(p, s.remaining_minutes), "integer"),
+        PARM_T("PollOnLogin", "true", "boolean"), NULL);
+}
+
+/* The OMA-DM account's parameters both document versions share, up to
+ * the APPAUTH blocks (MS-MDE2 2.2.9.5, MS-MDE 3.6). */
+static const char *w7_account(const wm_provdoc_t *d, apr_pool_t *p)
+{
+    return apr_pstrcat(
+        p, "<characteristic type=\"APPLICATION\">", PARM("APPID", "w7"),
         PARM("PROVIDER-ID", d->provider_id), PARM("NAME", d->provider_id),
-        PARM("ADDR", d->mgmt_url), PARM("CONNRETRYFREQ", "6"),
-        PARM("INITIALBACKOFFTIME", "30000"), PARM("MAXBACKOFFTIME", "120000"),
+        PARM("ADDR", d->mgmt_url),
+        /* MS-MDE 3.6's example (Windows 8.1) names these too */
+        d->win81 ? apr_pstrcat(p, PARM("ServerList", d->mgmt_url),
+                               "<parm name=\"ROLE\" value=\"4294967295\"/>",
+                               NULL)
+                 : "",
+        PARM("CONNRETRYFREQ", "6"), PARM("INITIALBACKOFFTIME", "30000"),
+        PARM("MAXBACKOFFTIME", "120000"),
         "<parm name=\"BACKCOMPATRETRYDISABLED\"/>",
         PARM("DEFAULTENCODING", WM_SYNCML_CONTENT_TYPE),
         PARM("SSLCLIENTCERTSEARCHCRITERIA",
@@ -122,21 +155,120 @@ const char *wm_provdoc_build(const wm_provdoc_t *d, apr_pool_t *p)
         PARM("AAUTHDATA", d->device_nonce),
         "</characteristic>"
         "</characteristic>",
-        /* DMClient: the provider and its poll schedule. NumberOfFirstRetries
-         * 0 repeats the first interval for ever (DMClient CSP). */
+        NULL);
+}
+
+#define REG_PARM(n, v, t)                                                      \
+    "<parm name=\"" n "\" value=\"", wm_xml_escape(v, p),                      \
+        "\" datatype=\"" t "\"/>"
+
+/* The Registry settings of MS-MDE 3.6's example, which Windows 8.1 reads
+ * in place of the DMClient CSP: the renewal period (days after issue), the
+ * OMA-DM retry (poll) schedule and where the device's identity and
+ * certificate are. The OMADM\Accounts\<id> key of the example is left
+ * out: MS-MDE does not say how its id is made, and the w7 APPLICATION's
+ * SSLCLIENTCERTSEARCHCRITERIA already names the certificate. */
+static const char *win81_registry(const wm_provdoc_t *d, apr_pool_t *p)
+{
+    wm_poll_schedule_t s;
+    int renew_after = d->validity_days - d->renew_days;
+
+    wm_provdoc_poll_schedule(d->poll_minutes, &s);
+    return apr_pstrcat(
+        p,
+        "<characteristic type=\"Registry\">"
+        "<characteristic type=\"HKLM\\Security\\MachineEnrollment\">",
+        REG_PARM("RenewalPeriod", apr_itoa(p, renew_after > 0 ? renew_after : 1),
+                 "integer"),
+        "</characteristic>"
+        "<characteristic "
+        "type=\"HKLM\\Security\\MachineEnrollment\\OmaDmRetry\">",
+        REG_PARM("NumRetries", apr_itoa(p, s.first_count), "integer"),
+        REG_PARM("RetryInterval", apr_itoa(p, s.first_minutes), "integer"),
+        REG_PARM("AuxNumRetries", apr_itoa(p, s.second_count), "integer"),
+        REG_PARM("AuxRetryInterval", apr_itoa(p, s.second_minutes), "integer"),
+        REG_PARM("Aux2NumRetries", apr_itoa(p, s.remaining_count), "integer"),
+        REG_PARM("Aux2RetryInterval", apr_itoa(p, s.remaining_minutes),
+                 "integer"),
+        "</characteristic></characteristic>"
+        /* "required in the current version of the protocol" (MS-MDE) */
+        "<characteristic type=\"Registry\"><characteristic type=\"HKLM\\"
+        "Software\\Windows\\CurrentVersion\\MDM\\MachineEnrollment\">",
+        REG_PARM("DeviceName", d->device_name ? d->device_name : "", "string"),
+        "</characteristic></characteristic>"
+        "<characteristic type=\"Registry\"><characteristic type=\"HKLM\\"
+        "SOFTWARE\\Windows\\CurrentVersion\\MDM\\MachineEnrollment\">",
+        REG_PARM("SslServerRootCertHash", d->ca->sha1_hex, "string"),
+        REG_PARM("SslClientCertStore",
+                 d->device_context ? "MY%5CSystem" : "MY%5CUser", "string"),
+        REG_PARM("SslClientCertSubjectName",
+                 apr_pstrcat(p, "CN%3d", d->device_id, NULL), "string"),
+        REG_PARM("SslClientCertHash", d->cert->sha1_hex, "string"),
+        "</characteristic></characteristic>", NULL);
+}
+
+const char *wm_provdoc_build(const wm_provdoc_t *d, apr_pool_t *p)
+{
+    const char *anchor;
+
+    /* A self-signed CA is the root the device must trust; an intermediate
+     * goes in CA/System and its root must already be trusted. */
+    anchor = apr_pstrcat(
+        p, "<characteristic type=\"CertificateStore\"><characteristic type=\"",
+        d->ca->self_signed ? "Root" : "CA",
+        "\"><characteristic type=\"System\"><characteristic type=\"",
+        d->ca->sha1_hex, "\">", PARM("EncodedCertificate", d->ca->der_b64),
+        "</characteristic></characteristic></characteristic>"
+        "</characteristic>",
+        NULL);
+
+    if (d->renewal && d->win81) {
+        /* MS-MDE 3.5.4.1.1.2: "only the
+         * CertificateStore/My/User/EncodedCertificate is returned". */
+        return apr_pstrcat(p, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>",
+                           "<wap-provisioningdoc version=\"1.1\">",
+                           my_cert(d, p), "</characteristic></characteristic>",
+                           "</wap-provisioningdoc>", NULL);
+    }
+    if (d->renewal) {
+        /* Learn, Certificate Renewal: the new certificate (with the root,
+         * "only needed here if it is not in the device already") and the
+         * account's PROVIDER-ID; the OMA-DM account and DMClient settings
+         * stay as they are. */
+        return apr_pstrcat(
+            p, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>",
+            "<wap-provisioningdoc version=\"1.1\">", anchor, my_cert(d, p),
+            "</characteristic></characteristic>"
+            "<characteristic type=\"APPLICATION\">",
+            PARM("PROVIDER-ID", d->provider_id),
+            "</characteristic></wap-provisioningdoc>", NULL);
+    }
+    if (d->win81) {
+        return apr_pstrcat(p, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>",
+                           "<wap-provisioningdoc version=\"1.1\">", anchor,
+                           my_cert(d, p), "</characteristic></characteristic>",
+                           w7_account(d, p), win81_registry(d, p),
+                           "</wap-provisioningdoc>", NULL);
+    }
+    return apr_pstrcat(
+        p, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>",
+        "<wap-provisioningdoc version=\"1.1\">", anchor, my_store(d, p),
+        w7_account(d, p),
+        /* DMClient: the provider, the server's id of the device (EntDMID,
+         * which the DMClient CSP requires before the client renews its
+         * certificate) and the poll schedule (MS-MDE2 2.2.9.3). */
         "<characteristic type=\"DMClient\"><characteristic type=\"Provider\">"
         "<characteristic type=\"",
         wm_xml_escape(d->provider_id, p), "\">",
+        "<parm name=\"EntDMID\" value=\"", wm_xml_escape(d->device_id, p),
+        "\" datatype=\"string\"/>",
         d->upn ? "<parm name=\"UPN\" value=\"" : "",
         d->upn ? wm_xml_escape(d->upn, p) : "",
         d->upn ? "\" datatype=\"string\"/>" : "",
         d->device_name ? "<parm name=\"EntDeviceName\" value=\"" : "",
         d->device_name ? wm_xml_escape(d->device_name, p) : "",
         d->device_name ? "\" datatype=\"string\"/>" : "",
-        "<characteristic type=\"Poll\">",
-        PARM_T("NumberOfFirstRetries", "0", "integer"),
-        PARM_T("IntervalForFirstSetOfRetries", poll, "integer"),
-        PARM_T("PollOnLogin", "true", "boolean"),
+        "<characteristic type=\"Poll\">", poll_parms(d->poll_minutes, p),
         "</characteristic></characteristic></characteristic>"
         "</characteristic></wap-provisioningdoc>",
         NULL);

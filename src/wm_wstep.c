@@ -14,8 +14,11 @@
 
 #include <string.h>
 
+#include <apr_lib.h>
 #include <apr_strings.h>
 #include <apr_time.h>
+
+#include <openssl/rand.h>
 
 #include "wm_cert.h"
 #include "wm_wstep.h"
@@ -38,6 +41,23 @@ int wm_wstep_device_id_ok(const char *id)
 int wm_wstep_device_context(const wm_rst_t *rst)
 {
     return rst->enroll_type && !strcasecmp(rst->enroll_type, "Device");
+}
+
+/* s without its white space; NULL for NULL. */
+static const char *without_space(const char *s, apr_pool_t *p)
+{
+    char *out, *o;
+
+    if (!s) {
+        return NULL;
+    }
+    for (out = o = apr_pstrdup(p, s); *s; s++) {
+        if (!apr_isspace(*s)) {
+            *o++ = *s;
+        }
+    }
+    *o = '\0';
+    return out;
 }
 
 apr_status_t wm_wstep_parse(const wm_soap_env_t *env, wm_rst_t **prst,
@@ -74,11 +94,18 @@ apr_status_t wm_wstep_parse(const wm_soap_env_t *env, wm_rst_t **prst,
     if (!vt) {
         vt = wm_xml_attr(bst, WM_NS_WSSE, "ValueType", p);
     }
-    if (!bst || !vt || (strcmp(vt, WM_VT_PKCS10) && strcmp(vt, WM_VT_PKCS7))) {
+    /* MS-MDE publishes the ValueType with a space inside it ("2009/01/
+     * enrollment#PKCS7"); no URI holds white space. */
+    vt = without_space(vt, p);
+    if (!bst || !vt) {
         *perr = "no PKCS#10 or PKCS#7 BinarySecurityToken in the request";
         return APR_EINVAL;
     }
-    rst->pkcs7 = !strcmp(vt, WM_VT_PKCS7);
+    rst->pkcs7 = !strcmp(vt, WM_VT_PKCS7) || !strcmp(vt, WM_VT_PKCS7_ENROLL);
+    if (!rst->pkcs7 && strcmp(vt, WM_VT_PKCS10)) {
+        *perr = "no PKCS#10 or PKCS#7 BinarySecurityToken in the request";
+        return APR_EINVAL;
+    }
     rst->csr_b64 = wm_xml_text(bst, p);
 
     rst->context = apr_table_make(p, 24);
@@ -100,17 +127,37 @@ apr_status_t wm_wstep_parse(const wm_soap_env_t *env, wm_rst_t **prst,
     rst->os_version = apr_table_get(rst->context, "OSVersion");
     rst->device_name = apr_table_get(rst->context, "DeviceName");
     rst->app_version = apr_table_get(rst->context, "ApplicationVersion");
-    /* A renewal names its device by the certificate that proves it. */
-    if (!rst->device_id && !rst->renew) {
-        *perr = "the request has no DeviceID context item";
-        return APR_EINVAL;
-    }
     if (rst->device_id && !wm_wstep_device_id_ok(rst->device_id)) {
         *perr = "the DeviceID is empty, too long or holds spaces or "
                 "control characters";
         return APR_EINVAL;
     }
     *prst = rst;
+    return APR_SUCCESS;
+}
+
+apr_status_t wm_wstep_name_device(wm_rst_t *rst, int win81, const char **perr,
+                                  apr_pool_t *p)
+{
+    unsigned char raw[16];
+
+    if (rst->device_id) {
+        return APR_SUCCESS;
+    }
+    if (!win81) {
+        *perr = "the request has no DeviceID context item";
+        return APR_EINVAL;
+    }
+    if (RAND_bytes(raw, sizeof(raw)) != 1) {
+        return APR_EGENERAL;
+    }
+    raw[6] = (unsigned char)((raw[6] & 0x0f) | 0x40); /* RFC 4122 v4 */
+    raw[8] = (unsigned char)((raw[8] & 0x3f) | 0x80);
+    rst->device_id = apr_psprintf(
+        p,
+        "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+        raw[0], raw[1], raw[2], raw[3], raw[4], raw[5], raw[6], raw[7], raw[8],
+        raw[9], raw[10], raw[11], raw[12], raw[13], raw[14], raw[15]);
     return APR_SUCCESS;
 }
 

@@ -75,8 +75,10 @@ $r = $dev->dm_send(final => 0, first_cmd_id => 1, cmds => [
     results_chunk($chunk[0], 1, length join '', @chunk)]);
 ok t_cmp($r->{hdr_status} // 'none', 200, 'chunk 1: SyncHdr 200');
 ok t_cmp(after_hdr($r), '3:Results:213', 'chunk 1: Results answered 213');
-ok t_cmp(join(' ', @{ $r->{body_names} }), 'Status Status Alert Final',
-         'chunk 1: no Final from the device: an Alert asks for more');
+# OMA-DM 1.2.1 section 6: "The 'Next Message' response contains Alert
+# code 1222, status to the SyncHdr, no other commands, and no Final flag."
+ok t_cmp(join(' ', @{ $r->{body_names} }), 'Status Status Alert',
+         'chunk 1: no Final from the device: an Alert asks for more, no Final');
 ok t_cmp(($r->{commands}[0] || {})->{data} // 'none', 1222,
          'chunk 1: Alert 1222 (NEXT MESSAGE)');
 ok t_cmp(($r->{commands}[0] || {})->{cmd_id} // 'none', 's3',
@@ -113,8 +115,9 @@ my @p1 = $dev->dm_package1_cmds(devinfo => {Lang => 'fr-FR'});
 $r = $dev->dm_send(final => 0, cmds => [@p1[0, 1]]);
 ok t_cmp(after_hdr($r), '2:Alert:200 3:Alert:200',
          'package 1, first half: the two Alerts answered');
-ok t_cmp(join(' ', @{ $r->{body_names} }), 'Status Status Status Alert Final',
-         'first half: statuses, Alert 1222, Final; no operation');
+ok t_cmp(join(' ', @{ $r->{body_names} }), 'Status Status Status Alert',
+         'first half: statuses, Alert 1222, no Final (OMA-DM 1.2.1 section 6); '
+         . 'no operation');
 ok t_cmp(op_row($op_pkg), 'pending|', 'first half: the operation still waits');
 $r = $dev->dm_send(cmds => [$p1[2]]);
 ok t_cmp(after_hdr($r), '2:Replace:200', 'second half: the Replace answered');
@@ -194,8 +197,14 @@ ok t_cmp(dm_command_list($r), "$poll:Replace", 'a POLL operation is sent');
 my $base = './Vendor/MSFT/DMClient/Provider/mod_winmdm/Poll/';
 ok t_cmp(join(' ', map { ($_->{target} // '-') . '=' . ($_->{data} // '-') }
                    @{ ($r->{commands}[0] || {items => []})->{items} }),
-         "${base}IntervalForFirstSetOfRetries=15 ${base}NumberOfFirstRetries=0",
-         'POLL: IntervalForFirstSetOfRetries 15, NumberOfFirstRetries 0');
+         join(' ', "${base}NumberOfFirstRetries=5",
+                   "${base}IntervalForFirstSetOfRetries=3",
+                   "${base}NumberOfSecondRetries=8",
+                   "${base}IntervalForSecondSetOfRetries=15",
+                   "${base}NumberOfRemainingScheduledRetries=0",
+                   "${base}IntervalForRemainingScheduledRetries=15"),
+         'POLL: the provisioning schedule, never NumberOfFirstRetries 0 '
+         . '(MS-MDE2 2.2.9.3), then every 15 minutes for ever');
 ok t_cmp(db_value('default', "SELECT poll_interval FROM devices WHERE device_id = $Q"),
          15, 'poll_interval is 15 again');
 $r = $dev->dm_answer;

@@ -1,10 +1,14 @@
 # APP_INSTALL end to end (DESIGN.md section 6; EnterpriseDesktopAppManagement
 # CSP): the admin queues an MSI install; the device gets an Add of the
-# product's DownloadInstall node and its Exec with an MsiInstallJob, CmdIDs
-# "<id>.1" and "<id>.2"; its 2xx statuses only mean it accepted the job, so
-# the operation stays sent (and is not sent again); the final result comes
-# later in an Alert 1226 naming the node: Data 0 is installed (done), any
-# other value failed. That alert is a result, never an unenrollment.
+# product's DownloadInstall node (its braces escaped, %7B...%7D, as in the
+# CSP's install examples) and its Exec with an MsiInstallJob as markup in
+# Data, CmdIDs "<id>.1" and "<id>.2"; its 2xx statuses only mean it
+# accepted the job, so the operation stays sent (and is not sent again);
+# the final result comes later in the CSP's "Alert example" (Alert 1224,
+# Meta Type Reversed-Domain-Name:com.microsoft.mdm.win32csp_install, the
+# product's braces raw; t/fixtures/published/edam_msi_alert_1224.xml),
+# or as Alert 1226: Data 0 is installed (done), any other value failed.
+# That alert is a result, never an unenrollment.
 use strict;
 use warnings FATAL => 'all';
 
@@ -19,8 +23,12 @@ use WinMDMDevice qw(dm_status_for dm_command_list xml_escape);
 
 plan tests => 16, need_module('dbd');
 
-my $GUID = '{1F2E3D4C-5B6A-4978-8695-A4B3C2D1E0F9}';
-my $NODE = "./Device/Vendor/MSFT/EnterpriseDesktopAppManagement/MSI/$GUID/DownloadInstall";
+# The product of the CSP's Alert example.
+my $GUID = '{AF9257BA-6BBD-4624-AA9B-0182D50292C3}';
+(my $ESCAPED = $GUID) =~ s/\{/%7B/;
+$ESCAPED =~ s/\}/%7D/;
+my $NODE = "./Device/Vendor/MSFT/EnterpriseDesktopAppManagement/MSI/$ESCAPED/DownloadInstall";
+my $RAW_NODE = "./Device/Vendor/MSFT/EnterpriseDesktopAppManagement/MSI/$GUID/DownloadInstall";
 my $HASH = 'ab' x 32;
 
 my $dev = WinMDMDevice->new(server => 'default');
@@ -48,9 +56,9 @@ my($add, $exec) = @{ $r->{commands} };
 ok t_cmp(join(' ', map { $_->{target} // '-' } @{ $add->{items} },
                    @{ $exec->{items} }),
          "$NODE $NODE", 'both name the product\'s DownloadInstall node');
-my $job = $exec->{items}[0]{data} // '';
+my $job = $exec->{items}[0]{data_xml} // '';
 ok t_cmp($job, qr{^<MsiInstallJob id="\Q$GUID\E"><Product Version="2\.4\.1">},
-         'the Exec carries the MsiInstallJob');
+         'the Exec carries the MsiInstallJob as markup in Data');
 ok t_cmp($job, qr{<ContentURL>https://apps\.example\.test/tool\.msi\?a=1&amp;b=2</ContentURL>},
          'its URL, escaped inside the job');
 ok t_cmp($job, qr{<FileHash>$HASH</FileHash>}, 'its SHA-256');
@@ -68,7 +76,11 @@ $dev->dm_begin(auth => 'digest');
 $r = $dev->dm_send(cmds => [$dev->dm_package1_cmds]);
 ok t_cmp(dm_command_list($r), '', 'not sent again in a later session');
 
-# The final result (MS-MDM generic alert, Data 0 = installed).
+# The final result: the CSP's Alert example as published (Alert 1224,
+# the braces raw, Data 0 = installed), numbered as this message's fifth
+# command; later, Alert 1226 with the braces escaped.
+my $example = fixture_published('edam_msi_alert_1224.xml');
+$example =~ s{<CmdID>4</CmdID>}{<CmdID>*</CmdID>} or die 'fixture changed';
 my $alert = sub {
     my $data = shift;
     return '<Alert><CmdID>*</CmdID><Data>1226</Data><Item><Source><LocURI>'
@@ -78,14 +90,14 @@ my $alert = sub {
         . '</Data></Item></Alert>';
 };
 $dev->dm_begin(auth => 'digest');
-$r = $dev->dm_send(cmds => [$dev->dm_package1_cmds, $alert->('0')]);
+$r = $dev->dm_send(cmds => [$dev->dm_package1_cmds, $example]);
 my $s = dm_status_for($r, '5');
 ok t_cmp(($s->{cmd} // '-') . ' ' . ($s->{data} // '-'), 'Alert 200',
-         'the 1226 alert is acknowledged');
+         'the 1224 alert is acknowledged');
 my $j = op($op);
 ok t_cmp("$j->{state} $j->{status}", 'done 200', 'Data 0: the install is done');
 ok t_cmp(join(' ', map { "$_->{uri}=$_->{data}" } @{ $j->{results} || [] }),
-         "$NODE=0", 'the final result is stored on the operation');
+         "$RAW_NODE=0", 'the final result is stored on the operation');
 ok t_cmp(db_value('default', 'SELECT state FROM devices WHERE device_id = '
                   . sql_quote($ID)), 'enrolled', 'and never unenrolls');
 

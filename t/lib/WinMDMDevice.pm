@@ -436,7 +436,7 @@ sub envelope {
 # --- MS-XCEP ------------------------------------------------------------
 
 # GetPolicies with the device's credential (options as security_header,
-# plus body => bytes to send as they are, path). Learns minimalKeyLength
+# plus body => bytes to send as they are, path, tls_cert). Learns minimalKeyLength
 # and the hash algorithm OID.
 sub get_policies {
     my($self, %o) = @_;
@@ -455,7 +455,12 @@ sub get_policies {
     }
     $self->{message_id} = message_id_of($body) // $mid;
     my $url = $self->{base} . ($o{path} // $self->path('policy'));
-    my $res = $self->post_soap($url, $body);
+    # tls_cert: [cert, key] shown in the TLS handshake (a renewal's
+    # policy request proves the device by its current certificate).
+    my $res = $o{tls_cert}
+        ? $self->tls_ua($o{tls_cert})->post($url, 'Content-Type' => SOAP_CT,
+                                            Content => $body)
+        : $self->post_soap($url, $body);
     $self->{policy_response} = $res;
     if ($res->code == 200 and my $doc = xml_doc($res->content)) {
         my $x = policy_xpc($doc);
@@ -797,7 +802,59 @@ sub content_length_check {
 # the provisioning document, the certificate, and the device's row in
 # the server's database. A list of [got, expected, name] for t_cmp;
 # always ENROLL_CHECKS of them. Options: user (whose row it must be).
-use constant ENROLL_CHECKS => 33;
+use constant ENROLL_CHECKS => 34;
+
+# Windows 10/11 (MS-MDE2): the DMClient settings and the renewal period;
+# four checks, as many as win81_checks.
+sub dmclient_checks {
+    my($self, $label, $id, $poll_node, $renew) = @_;
+    my $provider = 'mod_winmdm';
+    return (
+        # MS-MDE2 2.2.9.3: the server MUST NOT set NumberOfFirstRetries
+        # to 0; the remaining set repeats for ever at WinMDMPollInterval.
+        [$poll_node ? parm_of($poll_node, 'NumberOfFirstRetries')
+                    : "no DMClient/Provider/$provider/Poll",
+         qr/^[1-9][0-9]*$/, "$label: Poll NumberOfFirstRetries is not 0"],
+        [$poll_node ? join(' ', map { parm_of($poll_node, $_) // 'none' }
+                               qw(NumberOfRemainingScheduledRetries
+                                  IntervalForRemainingScheduledRetries))
+                    : "no DMClient/Provider/$provider/Poll",
+         '0 15', "$label: Poll remaining set: for ever, every 15 minutes"],
+        # DMClient CSP: EntDMID must be set before the client renews.
+        [$poll_node ? parm_of($poll_node->parentNode, 'EntDMID')
+                    : "no DMClient/Provider/$provider",
+         $id, "$label: DMClient EntDMID is the DeviceID"],
+        [$renew ? parm_of($renew, 'RenewPeriod') : 'no My/WSTEP/Renew',
+         42, "$label: WSTEP Renew RenewPeriod"],
+    );
+}
+
+# Windows 8.1 (MS-MDE 3.6): no DMClient and no WSTEP/Renew; the Registry
+# settings of MS-MDE's example in their place.
+sub win81_checks {
+    my($self, $label, $id) = @_;
+    my $reg = '/wap-provisioningdoc/characteristic[@type="Registry"]'
+            . '/characteristic[@type="%s"]';
+    my($retry) = $self->prov_nodes(sprintf $reg,
+        'HKLM\\Security\\MachineEnrollment\\OmaDmRetry');
+    my($machine) = $self->prov_nodes(sprintf $reg,
+        'HKLM\\SOFTWARE\\Windows\\CurrentVersion\\MDM\\MachineEnrollment');
+    my $none = () = ($self->prov_nodes(
+        '/wap-provisioningdoc/characteristic[@type="DMClient"] | '
+        . '//characteristic[@type="WSTEP"]'));
+    return (
+        [$retry ? join(' ', map { parm_of($retry, $_) // 'none' }
+                           qw(Aux2NumRetries Aux2RetryInterval))
+                : 'no Registry OmaDmRetry',
+         '0 15', "$label: OmaDmRetry remaining set: for ever, every 15 minutes"],
+        [$retry ? parm_of($retry, 'NumRetries') : 'no Registry OmaDmRetry',
+         qr/^[1-9][0-9]*$/, "$label: OmaDmRetry NumRetries is not 0"],
+        [$machine ? parm_of($machine, 'SslClientCertSubjectName')
+                  : 'no Registry MDM\\MachineEnrollment',
+         "CN%3d$id", "$label: SslClientCertSubjectName names the DeviceID"],
+        [$none, 0, "$label: no DMClient, no WSTEP/Renew (MS-MDE 3.6)"],
+    );
+}
 sub enrollment_checks {
     my($self, $label, %o) = @_;
     my $res = $self->{enroll_response};
@@ -905,14 +962,9 @@ sub enrollment_checks {
          "$label: APPAUTH APPSRV DIGEST"],
         [$self->{appsrv_name}, $id, "$label: APPSRV AAUTHNAME is the DeviceID"],
         [$secret, qr/\S/, "$label: APPSRV AAUTHSECRET not empty"],
-        [$poll_node ? parm_of($poll_node, 'IntervalForFirstSetOfRetries')
-                    : "no DMClient/Provider/$provider/Poll",
-         15, "$label: Poll IntervalForFirstSetOfRetries"],
-        [$poll_node ? parm_of($poll_node, 'NumberOfFirstRetries')
-                    : "no DMClient/Provider/$provider/Poll",
-         0, "$label: Poll NumberOfFirstRetries"],
-        [$renew ? parm_of($renew, 'RenewPeriod') : 'no My/WSTEP/Renew',
-         42, "$label: WSTEP Renew RenewPeriod"],
+        $self->{os} eq '8.1' ? $self->win81_checks($label, $id)
+                             : $self->dmclient_checks($label, $id, $poll_node,
+                                                      $renew),
         [$row[0], $user, "$label: device row user"],
         [$row[1] // 'no row', 'enrolled', "$label: device row state"],
         [uc($row[2] // 'no row'), $cert_sha1, "$label: device row cert_sha1"],
@@ -967,6 +1019,7 @@ sub secret_in_database {
 use constant SYNCML_CT   => 'application/vnd.syncml.dm+xml';
 use constant NS_METINF   => 'syncml:metinf';
 use constant VT_PKCS7    => NS_WSSE . '#PKCS7';
+use constant VT_PKCS7_ENROLL => NS_ENROLL . '#PKCS7';
 use constant REQUEST_RENEW => NS_WST . '/Renew';
 
 my $SESSION_COUNT = int(rand 4096) * 16;
@@ -1167,6 +1220,12 @@ sub dm_item {
         format    => xpath_text($x, 'm:Meta/mi:Format'),
         type      => xpath_text($x, 'm:Meta/mi:Type'),
         data      => dm_text($n, 'Data'),
+        # Data's element children as markup ('' when it holds text only)
+        data_xml  => join('', map { $_->toString }
+                              grep { $_->nodeType == XML_ELEMENT_NODE }
+                              map { $_->childNodes }
+                              grep { $_->localname eq 'Data' }
+                              $n->nonBlankChildNodes),
         more_data => scalar(() = $x->findnodes('m:MoreData')),
     };
 }
@@ -1355,7 +1414,10 @@ sub renew {
     my $current = [$self->{cert_file}, $self->{key_file}];
     my($key, $csr, $der) = $self->make_csr;
     my($token, $vt) = ($der, VT_PKCS10);
-    if ($proof eq 'pkcs7') {
+    # 'windows': what Windows 10/11 send (MS-MDE2 3.5.4.1.1.1): a PKCS#7
+    # the current certificate signed, ValueType of the enrollment
+    # namespace, over TLS with that certificate.
+    if ($proof eq 'pkcs7' || $proof eq 'windows') {
         my $signer = $o{signer} // $current;
         my $p7 = catfile($self->{tmp}, 'renew-' . $ENROLL_COUNT . '.p7');
         openssl('cms', '-sign', '-nodetach', '-binary', '-outform', 'DER',
@@ -1365,7 +1427,7 @@ sub renew {
         local $/;
         $token = <$fh>;
         close $fh;
-        $vt = VT_PKCS7;
+        $vt = ($o{pkcs7_vt} // 'enroll') eq 'wsse' ? VT_PKCS7 : VT_PKCS7_ENROLL;
     }
     my %ctx = %{ $o{context} || {DeviceID => $self->{device_id}} };
     my $context = join '', map {
@@ -1386,7 +1448,8 @@ sub renew {
         . 'http://schemas.xmlsoap.org/ws/2006/12/authorization">' . $context
         . '</ac:AdditionalContext></wst:RequestSecurityToken></s:Body>');
     $self->{message_id} = $mid;
-    my $cert = $proof eq 'tls' ? ($o{tls_cert} // $current) : undef;
+    my $cert = ($proof eq 'tls' || $proof eq 'windows')
+        ? ($o{tls_cert} // $current) : undef;
     my $res = $self->tls_ua($cert)->post(
         $self->{base} . $self->path('enroll'), 'Content-Type' => SOAP_CT,
         Content => $body);

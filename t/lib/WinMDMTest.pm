@@ -23,7 +23,7 @@ use Apache::Test ();
 use Apache::TestRequest ();
 
 our @EXPORT_OK = qw(
-    API fixture discover_body xml_doc html_doc xpc xpath_text soap_fault
+    API fixture fixture_published discover_body xml_doc html_doc xpc xpath_text soap_fault
     use_server server_url raw_request raw_post chunked_request
     db_file db_rows db_value sql_quote db_snapshot admin_request
     NS_SOAP NS_ADDR NS_DISCOVERY NS_SYNCML
@@ -37,12 +37,17 @@ use constant NS_DISCOVERY =>
     'http://schemas.microsoft.com/windows/management/2012/01/enrollment';
 use constant NS_SYNCML    => 'SYNCML:SYNCML1.2';
 
-# The bytes of a fixture, unchanged (the captures are minified, with no
-# trailing newline, and their length is the Content-Length the device
-# sent).
-sub fixture {
-    my $name = shift;
-    my $file = catfile(Apache::Test::vars('t_dir'), 'fixtures', 'windows10',
+# The bytes of a fixture, unchanged: a real Windows 10 capture
+# (t/fixtures/windows10: minified, with no trailing newline, its length
+# the Content-Length the device sent) or, with fixture_published, a
+# message Microsoft published (t/fixtures/published, sources in its
+# README).
+sub fixture { fixture_in('windows10', @_) }
+sub fixture_published { fixture_in('published', @_) }
+
+sub fixture_in {
+    my($dir, $name) = @_;
+    my $file = catfile(Apache::Test::vars('t_dir'), 'fixtures', $dir,
                        $name);
     open my $fh, '<:raw', $file or die "cannot open $file: $!";
     local $/;

@@ -23,19 +23,18 @@ static const char *domains_list[] = {"example.test"};
 static const apr_array_header_t domains = {NULL, sizeof(const char *), 1, 1,
                                            (char *)domains_list};
 
-/* A Discover request with the given version, namespace and policies. */
-static wm_discover_req_t *request(const char *ns, const char *email,
-                                  const char *version, const char *policies)
+/* A Discover request whose request element holds the given children. */
+static wm_discover_req_t *request_raw(const char *ns, const char *children)
 {
     const char *body = apr_psprintf(
         wm_test_pool,
         "<s:Envelope xmlns:a=\"http://www.w3.org/2005/08/addressing\" "
         "xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\"><s:Header>"
         "<a:MessageID>urn:uuid:42</a:MessageID></s:Header><s:Body>"
-        "<Discover xmlns=\"%s\"><request><EmailAddress>%s</EmailAddress>"
-        "<RequestVersion>%s</RequestVersion><AuthPolicies>%s</AuthPolicies>"
+        "<Discover xmlns=\"%s\"><request "
+        "xmlns:i=\"http://www.w3.org/2001/XMLSchema-instance\">%s"
         "</request></Discover></s:Body></s:Envelope>",
-        ns, email, version, policies);
+        ns, children);
     wm_soap_env_t *env;
     wm_discover_req_t *req;
     const char *err;
@@ -46,6 +45,17 @@ static wm_discover_req_t *request(const char *ns, const char *email,
     ck_assert_int_eq(wm_discovery_parse(env, &req, &err, wm_test_pool),
                      APR_SUCCESS);
     return req;
+}
+
+/* A Discover request with the given version, namespace and policies. */
+static wm_discover_req_t *request(const char *ns, const char *email,
+                                  const char *version, const char *policies)
+{
+    return request_raw(
+        ns, apr_psprintf(wm_test_pool,
+                         "<EmailAddress>%s</EmailAddress><RequestVersion>%s"
+                         "</RequestVersion><AuthPolicies>%s</AuthPolicies>",
+                         email, version, policies));
 }
 
 static const char *answer(const wm_discover_req_t *req, wm_auth_policy_e pol,
@@ -151,9 +161,10 @@ START_TEST(on_premise_and_offered_policies)
     body = answer(req, WM_AUTH_ONPREMISE, &fault);
     ck_assert_str_eq(result_text(body, "AuthPolicy"), "OnPremise");
     ck_assert_ptr_null(result_text(body, "AuthenticationServiceUrl"));
-    /* The device cannot do Federated: refused, not answered wrongly. */
+    /* The device cannot do Federated: refused, not answered wrongly, as
+     * a credential kind this server does not take (DESIGN.md 1). */
     ck_assert_ptr_null(answer(req, WM_AUTH_FEDERATED, &fault));
-    ck_assert_int_eq(fault, WM_FAULT_AUTHORIZATION);
+    ck_assert_int_eq(fault, WM_FAULT_AUTHENTICATION);
     /* DOMAIN\user has no email domain to match. */
     req = request(WM_NS_DISCOVERY, "EXAMPLE\\u", "4.0", "");
     ck_assert_ptr_null(answer(req, WM_AUTH_FEDERATED, &fault));
@@ -167,16 +178,13 @@ START_TEST(refuses_malformed_requests)
         "<Discover xmlns=\"urn:other\"><request><EmailAddress>a@b.c"
         "</EmailAddress><RequestVersion>4.0</RequestVersion></request>"
         "</Discover>",
-        /* no version */
-        "<Discover xmlns=\"" WM_NS_DISCOVERY "\"><request><EmailAddress>a@b.c"
-        "</EmailAddress></request></Discover>",
         /* not a number */
         "<Discover xmlns=\"" WM_NS_DISCOVERY "\"><request><EmailAddress>a@b.c"
         "</EmailAddress><RequestVersion>four</RequestVersion></request>"
         "</Discover>",
-        /* below 1.0 */
+        /* negative */
         "<Discover xmlns=\"" WM_NS_DISCOVERY "\"><request><EmailAddress>a@b.c"
-        "</EmailAddress><RequestVersion>0.9</RequestVersion></request>"
+        "</EmailAddress><RequestVersion>-4.0</RequestVersion></request>"
         "</Discover>",
         /* no email */
         "<Discover xmlns=\"" WM_NS_DISCOVERY "\"><request><RequestVersion>4.0"
@@ -202,6 +210,74 @@ START_TEST(refuses_malformed_requests)
 }
 END_TEST
 
+/* The names of DiscoverResult's children, in document order. */
+static const char *result_order(const char *body)
+{
+    wm_soap_env_t *env;
+    const char *err, *out = "";
+    xmlNodePtr n;
+
+    ck_assert_int_eq(
+        wm_soap_parse(&env, body, strlen(body), 65536, &err, wm_test_pool),
+        APR_SUCCESS);
+    for (n = wm_xml_child(env->body, WM_NS_DISCOVERY, "DiscoverResult")
+                 ->children;
+         n; n = n->next) {
+        if (n->type == XML_ELEMENT_NODE) {
+            out = apr_pstrcat(wm_test_pool, out, *out ? " " : "",
+                              (const char *)n->name, NULL);
+        }
+    }
+    return out;
+}
+
+/* MS-MDE v1 (Windows 8.1): RequestVersion nil, empty or absent and no
+ * AuthPolicies; answered Federated, in the v1 sequence, with no
+ * EnrollmentVersion (t/fixtures/README.md names the source). */
+START_TEST(windows81_as_ms_mde_v1_defines_it)
+{
+    static const char *const versions[] = {
+        "<RequestVersion i:nil=\"true\"/>", "<RequestVersion></RequestVersion>",
+        "", NULL};
+    wm_discover_req_t *req;
+    wm_fault_e fault;
+    const char *body;
+    int i;
+
+    for (i = 0; versions[i]; i++) {
+        req = request_raw(
+            WM_NS_DISCOVERY,
+            apr_pstrcat(wm_test_pool,
+                        "<EmailAddress>user@example.test</EmailAddress>",
+                        versions[i],
+                        "<DeviceType>WindowsPhone</DeviceType>"
+                        "<ApplicationVersion>8.10.12345.0"
+                        "</ApplicationVersion>",
+                        NULL));
+        ck_assert(wm_discovery_is_win81(req));
+        ck_assert_ptr_null(req->request_version);
+        ck_assert_int_eq(req->auth_policies->nelts, 0);
+        body = answer(req, WM_AUTH_FEDERATED, &fault);
+        ck_assert_ptr_nonnull(body);
+        ck_assert_str_eq(result_order(body),
+                         "AuthPolicy AuthenticationServiceUrl "
+                         "EnrollmentPolicyServiceUrl EnrollmentServiceUrl");
+        ck_assert_str_eq(result_text(body, "AuthPolicy"), "Federated");
+        ck_assert_str_eq(result_text(body, "EnrollmentServiceUrl"),
+                         BASE "/ENROLLMENTSERVER/DeviceEnrollmentWebservice.svc");
+        /* v1 has no policy but Federated: an OnPremise server refuses. */
+        ck_assert_ptr_null(answer(req, WM_AUTH_ONPREMISE, &fault));
+        ck_assert_int_eq(fault, WM_FAULT_AUTHENTICATION);
+    }
+    /* 2.0 (what WSO2 saw) is 8.1 as well, answered the same way. */
+    req = request(WM_NS_DISCOVERY, "user@example.test", "2.0",
+                  "<AuthPolicy>Federated</AuthPolicy>");
+    ck_assert_str_eq(result_order(answer(req, WM_AUTH_FEDERATED, &fault)),
+                     "AuthPolicy AuthenticationServiceUrl "
+                     "EnrollmentPolicyServiceUrl EnrollmentServiceUrl");
+}
+END_TEST
+
 Suite *wm_test_discovery_suite(void)
 {
     Suite *s = suite_create("discovery");
@@ -212,6 +288,7 @@ Suite *wm_test_discovery_suite(void)
     tcase_add_test(tc, versions_pick_os_and_enrollment_version);
     tcase_add_test(tc, on_premise_and_offered_policies);
     tcase_add_test(tc, refuses_malformed_requests);
+    tcase_add_test(tc, windows81_as_ms_mde_v1_defines_it);
     suite_add_tcase(s, tc);
     return s;
 }

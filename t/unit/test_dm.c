@@ -268,6 +268,20 @@ typedef struct {
     wm_syncml_msg_t *back;
 } out_t;
 
+/* True when the reply holds an Alert 1222. */
+static int asks_next(const wm_syncml_msg_t *back)
+{
+    int i;
+    for (i = 0; i < back->cmds->nelts; i++) {
+        const wm_sml_cmd_t *c = APR_ARRAY_IDX(back->cmds, i, wm_sml_cmd_t *);
+        if (!strcmp(c->name, "Alert") && c->data &&
+            !strcmp(c->data, "1222")) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* Runs one device message through the core and parses the reply; checks
  * what every reply must hold: the SyncHdr Status first, answering the
  * device's MsgID with the code in res, and Final. */
@@ -288,7 +302,9 @@ static out_t *run(wm_store_t *st, const char *xml, const char *sha1,
     ck_assert_str_eq(o->back->hdr.msg_id, msg->hdr.msg_id);
     ck_assert_str_eq(o->back->hdr.target_uri, msg->hdr.source_uri);
     ck_assert_str_eq(o->back->hdr.source_uri, SERVER);
-    ck_assert_int_eq(o->back->final, 1);
+    /* Final, but in a reply asking for the device's next message (Alert
+     * 1222), which ends no package (OMA-DM 1.2.1 section 6). */
+    ck_assert_int_eq(o->back->final, !asks_next(o->back));
     ck_assert_int_ge(o->back->cmds->nelts, 1);
     h = APR_ARRAY_IDX(o->back->cmds, 0, wm_sml_cmd_t *);
     ck_assert_str_eq(h->name, "Status");
@@ -999,6 +1015,7 @@ START_TEST(message_without_final_asks_for_the_next)
     o = run_cert(st, dev_msg("1", "1", DEV_A, NULL, ALERT_1201, 0), NOW);
     ck_assert_int_eq(o->res.hdr_status, WM_SC_OK);
     ck_assert_int_eq(has_alert(o, "1222"), 1);
+    ck_assert_int_eq(o->back->final, 0);
     assert_status(o, "1", "Alert", "200");
     ck_assert_int_eq(o->back->cmds->nelts, 3);
     ck_assert_str_eq(sent_ids(o), "");
@@ -1245,6 +1262,140 @@ START_TEST(generic_alert_is_a_result_of_its_operation)
 }
 END_TEST
 
+/* A Status per item of a Get of three nodes (OMA-DM 1.2.1 Representation
+ * 6.6.15: a Status may name the item it is about with TargetRef): every
+ * status counts, the first of 300 or more fails the operation, in any
+ * order (DESIGN.md section 1). */
+static const char *item_status(const char *cmd_ref, const char *uri, int code)
+{
+    static int next = 100;
+
+    return apr_psprintf(wm_test_pool,
+                        "<Status><CmdID>%d</CmdID><MsgRef>1</MsgRef><CmdRef>%s"
+                        "</CmdRef><Cmd>Get</Cmd><TargetRef>%s</TargetRef>"
+                        "<Data>%d</Data></Status>",
+                        next++, cmd_ref, uri, code);
+}
+
+START_TEST(every_item_status_counts)
+{
+    static const int codes[][3] = {
+        {200, 200, 404}, {404, 200, 200}, {200, 405, 404}, {200, 200, 200}};
+    static const char *const uris[] = {"./DevInfo/Man", "./DevDetail/SwV",
+                                       "./Vendor/MSFT/Policy/Config/A/B"};
+    wm_store_t *st = open_store();
+    int k;
+
+    enroll(st, DEV_A, SHA1_A, NULL, 15);
+    for (k = 0; k < 4; k++) {
+        const char *ref, *statuses = "", *session = apr_itoa(wm_test_pool, k);
+        apr_int64_t a;
+        wm_op_t *x;
+        int i;
+
+        a = queue(st, DEV_A, "SYNCML", GET_THREE);
+        run_cert(st, dev_msg(session, "1", DEV_A, NULL, ALERT_1201, 1), NOW);
+        ref = id_str(a);
+        for (i = 0; i < 3; i++) {
+            statuses = apr_pstrcat(wm_test_pool, statuses,
+                                   item_status(ref, uris[i], codes[k][i]),
+                                   NULL);
+        }
+        run_cert(st, dev_msg(session, "2", DEV_A, NULL, statuses, 1),
+                 NOW + 1);
+        x = op(st, a);
+        if (k == 3) {
+            ck_assert_str_eq(x->state, "done");
+            ck_assert_int_eq(x->status, 200);
+        }
+        else {
+            ck_assert_str_eq(x->state, "failed");
+            ck_assert_int_eq(x->status, k == 2 ? 405 : 404);
+        }
+    }
+}
+END_TEST
+
+/* The final result of an MSI install: Alert 1224 with the Meta Type of
+ * the EnterpriseDesktopAppManagement CSP's "Alert example" (Alert 1226
+ * accepted too), the product id's braces raw or escaped, in upper or
+ * lower case; Data 0 completes APP_INSTALL, anything else fails it. */
+START_TEST(msi_result_alert_completes_app_install)
+{
+    static const struct {
+        const char *code, *uri, *data, *state;
+    } cases[] = {
+        {"1224",
+         "./Device/Vendor/MSFT/EnterpriseDesktopAppManagement/MSI/"
+         "%7BABCDEF01-2345-6789-ABCD-EF0123456789%7D/DownloadInstall",
+         "0", "done"},
+        {"1224",
+         "./Device/Vendor/MSFT/EnterpriseDesktopAppManagement/MSI/"
+         "{abcdef01-2345-6789-abcd-ef0123456789}/DownloadInstall",
+         "0", "done"},
+        {"1226",
+         "./Device/Vendor/MSFT/EnterpriseDesktopAppManagement/MSI/"
+         "%7babcdef01-2345-6789-ABCD-EF0123456789%7d/DownloadInstall",
+         "1603", "failed"},
+        {NULL, NULL, NULL, NULL}};
+    wm_store_t *st = open_store();
+    int k;
+
+    enroll(st, DEV_A, SHA1_A, NULL, 15);
+    for (k = 0; cases[k].code; k++) {
+        const char *s1 = apr_psprintf(wm_test_pool, "a%d", k);
+        const char *s2 = apr_psprintf(wm_test_pool, "b%d", k);
+        wm_op_params_t params;
+        const char *body, *err = NULL, *alert;
+        apr_int64_t a;
+        wm_op_t *x;
+        int count;
+        out_t *o;
+
+        memset(&params, 0, sizeof(params));
+        params.product_id = "{ABCDEF01-2345-6789-abcd-EF0123456789}";
+        params.version = "1.0.0";
+        params.url = "https://example.test/app.msi";
+        params.sha256 = "0123456789abcdef0123456789abcdef"
+                        "0123456789abcdef0123456789abcdef";
+        ck_assert_int_eq(wm_ops_build("APP_INSTALL", &params, 65536, &body,
+                                      &count, &err, wm_test_pool),
+                         APR_SUCCESS);
+        ck_assert_int_eq(wm_store_op_add(st, DEV_A, "APP_INSTALL", body,
+                                         count, NOW, &a, wm_test_pool),
+                         APR_SUCCESS);
+        run_cert(st, dev_msg(s1, "1", DEV_A, NULL, ALERT_1201, 1), NOW);
+        run_cert(st,
+                 dev_msg(s1, "2", DEV_A, NULL,
+                         apr_pstrcat(wm_test_pool,
+                                     st_xml(apr_pstrcat(wm_test_pool,
+                                                        id_str(a), ".1", NULL),
+                                            "Add", 200),
+                                     st_xml(apr_pstrcat(wm_test_pool,
+                                                        id_str(a), ".2", NULL),
+                                            "Exec", 202),
+                                     NULL),
+                         1),
+                 NOW + 1);
+        /* Accepted, not yet installed. */
+        ck_assert_str_eq(op(st, a)->state, "sent");
+        alert = apr_pstrcat(
+            wm_test_pool, "<Alert><CmdID>2</CmdID><Data>", cases[k].code,
+            "</Data><Item><Source><LocURI>", cases[k].uri,
+            "</LocURI></Source><Meta><Type" MI
+            ">Reversed-Domain-Name:com.microsoft.mdm.win32csp_install"
+            "</Type><Format" MI ">int</Format><Mark" MI
+            ">informational</Mark></Meta><Data>",
+            cases[k].data, "</Data></Item></Alert>", NULL);
+        o = run_cert(st, dev_msg(s2, "1", DEV_A, NULL, alert, 1), NOW + 60);
+        assert_status(o, "2", "Alert", "200");
+        x = op(st, a);
+        ck_assert_str_eq(x->state, cases[k].state);
+        ck_assert_int_eq(results(st, a)->nelts, 1);
+    }
+}
+END_TEST
+
 START_TEST(changed_poll_interval_is_sent)
 {
     wm_store_t *st = open_store();
@@ -1271,9 +1422,9 @@ START_TEST(changed_poll_interval_is_sent)
     }
     ck_assert_ptr_nonnull(c);
     ck_assert_str_eq(c->cmd_id, id_str(x->id));
-    it = APR_ARRAY_IDX(c->items, 0, wm_sml_item_t *);
+    it = APR_ARRAY_IDX(c->items, 5, wm_sml_item_t *);
     ck_assert_str_eq(it->target, "./Vendor/MSFT/DMClient/Provider/mod_winmdm/"
-                                 "Poll/IntervalForFirstSetOfRetries");
+                                 "Poll/IntervalForRemainingScheduledRetries");
     ck_assert_str_eq(it->data, "15");
     ck_assert_int_eq(device(st, DEV_A)->poll_interval, 15);
 
@@ -1391,6 +1542,8 @@ Suite *wm_test_dm_suite(void)
     tcase_add_test(q, unenroll_alert_ends_the_enrollment);
     tcase_add_test(q, generic_alert_is_a_result_of_its_operation);
     tcase_add_test(q, changed_poll_interval_is_sent);
+    tcase_add_test(q, every_item_status_counts);
+    tcase_add_test(q, msi_result_alert_completes_app_install);
     tcase_add_test(q, unanswered_operation_is_resent_in_a_later_session);
     suite_add_tcase(s, q);
     return s;

@@ -104,10 +104,18 @@ static apr_status_t cred_of(wm_soap_env_t *env, wm_cred_t **pcred,
 }
 
 /* Parses xml as an RST; the status, and the request through prst. */
+/* Parses an RST that came to the Windows 10/11 path. */
 static apr_status_t rst_of(const char *xml, wm_rst_t **prst, const char **perr)
 {
+    apr_status_t rv;
+
     *perr = NULL;
-    return wm_wstep_parse(parse_env(xml), prst, perr, wm_test_pool);
+    rv = wm_wstep_parse(parse_env(xml), prst, perr, wm_test_pool);
+    if (rv == APR_SUCCESS && !(*prst)->renew &&
+        (rv = wm_wstep_name_device(*prst, 0, perr, wm_test_pool))) {
+        *prst = NULL;
+    }
+    return rv;
 }
 
 static const char *rst_fixture(void)
@@ -845,14 +853,24 @@ START_TEST(provdoc_user_enrollment)
     ck_assert_str_eq(parm(auth, "AAUTHSECRET"), "device-secret");
     ck_assert_str_eq(parm(auth, "AAUTHDATA"), "ZGV2aWNlLW5vbmNl");
 
-    /* DMClient: the same provider, its poll interval */
+    /* DMClient: the same provider, the DeviceID as EntDMID (DMClient CSP:
+     * required before certificate renewal), its poll schedule: never
+     * NumberOfFirstRetries 0 (MS-MDE2 2.2.9.3), the remaining set for
+     * ever at the configured interval. */
     n = characteristic(root, PATH("DMClient", "Provider", "mod_winmdm"));
     ck_assert_ptr_nonnull(n);
     ck_assert_str_eq(parm(n, "UPN"), "demio@example.com");
     ck_assert_str_eq(parm(n, "EntDeviceName"), "DESKTOP-28FGAI6");
+    ck_assert_str_eq(parm(n, "EntDMID"), REAL_DEVICE_ID);
     n = characteristic(n, PATH("Poll"));
     ck_assert_ptr_nonnull(n);
-    ck_assert_str_eq(parm(n, "IntervalForFirstSetOfRetries"), "17");
+    ck_assert_str_eq(parm(n, "NumberOfFirstRetries"), "5");
+    ck_assert_str_eq(parm(n, "IntervalForFirstSetOfRetries"), "3");
+    ck_assert_str_eq(parm(n, "NumberOfSecondRetries"), "8");
+    ck_assert_str_eq(parm(n, "IntervalForSecondSetOfRetries"), "15");
+    ck_assert_str_eq(parm(n, "NumberOfRemainingScheduledRetries"), "0");
+    ck_assert_str_eq(parm(n, "IntervalForRemainingScheduledRetries"), "17");
+    ck_assert_str_eq(parm(n, "PollOnLogin"), "true");
 }
 END_TEST
 
@@ -936,8 +954,79 @@ START_TEST(provdoc_renewal_has_certificates_only)
                        PATH("CertificateStore", "My", "User", cert->sha1_hex));
     ck_assert_ptr_nonnull(n);
     ck_assert_str_eq(parm(n, "EncodedCertificate"), cert->der_b64);
-    ck_assert_ptr_null(characteristic(root, PATH("APPLICATION")));
+    /* Learn, Certificate Renewal, the example response: the account is
+     * named by its PROVIDER-ID and nothing else; the renewal settings
+     * are not sent again ("the renewal period can only be set during the
+     * MDM enrollment phase"). */
+    n = characteristic(root, PATH("APPLICATION"));
+    ck_assert_ptr_nonnull(n);
+    ck_assert_str_eq(parm(n, "PROVIDER-ID"), "mod_winmdm");
+    ck_assert_ptr_null(parm(n, "ADDR"));
+    ck_assert_int_eq(count_children(n, "APPAUTH"), 0);
     ck_assert_ptr_null(characteristic(root, PATH("DMClient")));
+    ck_assert_ptr_null(characteristic(root, PATH("CertificateStore", "My",
+                                                 "WSTEP")));
+}
+END_TEST
+
+/* Windows 8.1: MS-MDE 3.6's document (t/fixtures/README.md): the
+ * certificates, the w7 APPLICATION with ServerList and ROLE, and the
+ * Registry settings in place of DMClient; its renewal answer holds only
+ * the new certificate (MS-MDE 3.5.4.1.1.2). */
+START_TEST(provdoc_windows81_is_ms_mde)
+{
+    wm_ca_t *ca = new_ca(0);
+    wm_issued_t *cert = issue(ca);
+    wm_provdoc_t d;
+    xmlNodePtr root, n;
+
+    fill_doc(&d, ca, cert);
+    d.win81 = 1;
+    d.validity_days = 365;
+    root = build_root(&d);
+    ck_assert_ptr_nonnull(characteristic(
+        root, PATH("CertificateStore", "Root", "System", ca->sha1_hex)));
+    ck_assert_ptr_nonnull(characteristic(
+        root, PATH("CertificateStore", "My", "User", cert->sha1_hex)));
+    ck_assert_ptr_null(characteristic(root, PATH("CertificateStore", "My",
+                                                 "WSTEP")));
+    ck_assert_ptr_null(characteristic(root, PATH("DMClient")));
+    n = characteristic(root, PATH("APPLICATION"));
+    ck_assert_str_eq(parm(n, "APPID"), "w7");
+    ck_assert_str_eq(parm(n, "PROVIDER-ID"), "mod_winmdm");
+    ck_assert_str_eq(parm(n, "ServerList"), d.mgmt_url);
+    ck_assert_str_eq(parm(n, "ROLE"), "4294967295");
+    ck_assert_int_eq(count_children(n, "APPAUTH"), 2);
+    n = characteristic(root,
+                       PATH("Registry", "HKLM\\Security\\MachineEnrollment"));
+    ck_assert_ptr_nonnull(n);
+    ck_assert_str_eq(parm(n, "RenewalPeriod"), "305");
+    n = characteristic(root, PATH("Registry", "HKLM\\Security\\"
+                                              "MachineEnrollment\\OmaDmRetry"));
+    ck_assert_ptr_nonnull(n);
+    ck_assert_str_eq(parm(n, "NumRetries"), "5");
+    ck_assert_str_eq(parm(n, "Aux2NumRetries"), "0");
+    ck_assert_str_eq(parm(n, "Aux2RetryInterval"), "17");
+    n = characteristic(root, PATH("Registry", "HKLM\\Software\\Windows\\"
+                                              "CurrentVersion\\MDM\\"
+                                              "MachineEnrollment"));
+    ck_assert_str_eq(parm(n, "DeviceName"), "DESKTOP-28FGAI6");
+    n = characteristic(root, PATH("Registry", "HKLM\\SOFTWARE\\Windows\\"
+                                              "CurrentVersion\\MDM\\"
+                                              "MachineEnrollment"));
+    ck_assert_str_eq(parm(n, "SslClientCertHash"), cert->sha1_hex);
+    ck_assert_str_eq(parm(n, "SslServerRootCertHash"), ca->sha1_hex);
+    ck_assert_str_eq(parm(n, "SslClientCertStore"), "MY%5CUser");
+    ck_assert_str_eq(parm(n, "SslClientCertSubjectName"),
+                     "CN%3d" REAL_DEVICE_ID);
+
+    d.renewal = 1;
+    root = build_root(&d);
+    ck_assert_ptr_nonnull(characteristic(
+        root, PATH("CertificateStore", "My", "User", cert->sha1_hex)));
+    ck_assert_ptr_null(characteristic(root, PATH("CertificateStore", "Root")));
+    ck_assert_ptr_null(characteristic(root, PATH("APPLICATION")));
+    ck_assert_ptr_null(characteristic(root, PATH("Registry")));
 }
 END_TEST
 
@@ -1054,6 +1143,7 @@ Suite *wm_test_enroll_suite(void)
     tcase_add_test(provdoc, provdoc_device_enrollment_and_intermediate_ca);
     tcase_add_test(provdoc, provdoc_escapes_device_values);
     tcase_add_test(provdoc, provdoc_renewal_has_certificates_only);
+    tcase_add_test(provdoc, provdoc_windows81_is_ms_mde);
     tcase_add_test(provdoc, provdoc_search_criteria);
     suite_add_tcase(s, provdoc);
 

@@ -190,10 +190,20 @@ START_TEST(types_name_their_csp_nodes)
     cmds = commands_of(body);
     c = cmd_at(cmds, 0);
     ck_assert_str_eq(c->name, "Replace");
-    ck_assert_int_eq(c->items->nelts, 2);
+    /* The schedule of the provisioning document, every node of it. */
+    ck_assert_int_eq(c->items->nelts, 6);
     it = APR_ARRAY_IDX(c->items, 0, wm_sml_item_t *);
     ck_assert_str_eq(it->target, "./Vendor/MSFT/DMClient/Provider/mod_winmdm/"
-                                 "Poll/IntervalForFirstSetOfRetries");
+                                 "Poll/NumberOfFirstRetries");
+    ck_assert_str_eq(it->meta_format, "int");
+    ck_assert_str_eq(it->data, "5");
+    it = APR_ARRAY_IDX(c->items, 4, wm_sml_item_t *);
+    ck_assert_str_eq(it->target, "./Vendor/MSFT/DMClient/Provider/mod_winmdm/"
+                                 "Poll/NumberOfRemainingScheduledRetries");
+    ck_assert_str_eq(it->data, "0");
+    it = APR_ARRAY_IDX(c->items, 5, wm_sml_item_t *);
+    ck_assert_str_eq(it->target, "./Vendor/MSFT/DMClient/Provider/mod_winmdm/"
+                                 "Poll/IntervalForRemainingScheduledRetries");
     ck_assert_str_eq(it->meta_format, "int");
     ck_assert_str_eq(it->data, "30");
 }
