@@ -24,6 +24,9 @@
 
 /* When the device states no MaxMsgSize, replies stay under this. */
 #define WM_DM_DEFAULT_MAX_MSG 65536
+/* Room a reply's SyncHdr (two LocURIs of up to a few hundred bytes) takes
+ * before its first command, at the most, for the queue-time size check. */
+#define WM_DM_REPLY_BASE 1024
 /* Operations claimed for one reply at the most. */
 #define WM_DM_CLAIM_LIMIT 32
 /* last_seen is written when it is older than this (seconds). */
@@ -49,6 +52,14 @@ typedef struct wm_dm_result_t {
     int closed;         /* the reply ends the session */
     int unenrolled;     /* the device unenrolled in this message */
 } wm_dm_result_t;
+
+/**
+ * Whether an operation's body (placeholder CmdIDs) fits a reply of max
+ * bytes on its own: its commands once their CmdIDs are filled in, the
+ * SyncHdr, its Status with a Chal and the closing tags. An operation that
+ * does not is refused when it is queued (an operation is never split).
+ */
+int wm_dm_op_fits(const char *body, apr_size_t max);
 
 /**
  * Handles one device message in one transaction.

@@ -23,8 +23,9 @@
 
 /**
  * Reads an operation request. Only the parameters of its type are taken
- * (SYNCML: "syncml"; POLICY: "settings", an object of strings or
- * integers; APP_INSTALL: "product_id", "version", "url", "sha256").
+ * (SYNCML: "syncml"; POLICY: "settings", an object whose values are
+ * strings, integers or {"value": ..., "format": "int|chr|bool|b64|xml"};
+ * APP_INSTALL: "product_id", "version", "url", "sha256").
  * @param ptype   the "type", a member of wm_ops_types
  * @param params  filled (provider_id and poll_minutes are left alone)
  * @return APR_SUCCESS, or APR_EINVAL with *perr (malformed JSON, not an

@@ -22,12 +22,22 @@
 #include <apr_pools.h>
 #include <apr_tables.h>
 
+/** One POLICY setting: a Policy CSP path relative to
+ *  ./Device/Vendor/MSFT/Policy/Config/ ("Area/Policy"), its value and the
+ *  Meta Format it is sent with: int, chr, bool, b64 or xml; NULL lets the
+ *  value decide (int for an integer, chr otherwise). */
+typedef struct wm_policy_setting_t {
+    const char *path;
+    const char *value;
+    const char *format;
+} wm_policy_setting_t;
+
 /** Parameters of an operation; the ones a type does not use are ignored. */
 typedef struct wm_op_params_t {
     const char *provider_id; /* DISENROLL, POLL: the DMClient provider */
     int poll_minutes;        /* POLL */
     const char *syncml;      /* SYNCML: raw commands */
-    const apr_array_header_t *settings; /* POLICY: wm_kv_t (path, value) */
+    const apr_array_header_t *settings; /* POLICY: wm_policy_setting_t */
     const char *product_id; /* APP_INSTALL: the MSI ProductCode {GUID} */
     const char *version;    /* APP_INSTALL: its version */
     const char *url;        /* APP_INSTALL: where the device downloads it */

@@ -28,6 +28,7 @@
 #include <http_core.h>
 #include <http_protocol.h>
 
+#include "wm_dm.h"
 #include "wm_opjson.h"
 #include "wm_ops.h"
 #include "wm_store.h"
@@ -251,6 +252,16 @@ static int queue(request_rec *r, const wm_srv_conf_t *sc, wm_store_t *st,
                      &ops_body, &count, perr, r->pool)
         != APR_SUCCESS) {
         return HTTP_BAD_REQUEST;
+    }
+    if (!wm_dm_op_fits(ops_body, WM_DM_DEFAULT_MAX_MSG)) {
+        /* An operation goes out whole in one reply; Windows states no
+         * MaxMsgSize, so a reply stays under WM_DM_DEFAULT_MAX_MSG. */
+        *perr = apr_psprintf(r->pool,
+                             "the operation's commands (%" APR_SIZE_T_FMT
+                             " bytes) do not fit one reply to a device (%d "
+                             "bytes with its header)",
+                             strlen(ops_body), WM_DM_DEFAULT_MAX_MSG);
+        return HTTP_REQUEST_ENTITY_TOO_LARGE;
     }
     if (wm_store_op_add(st, dev->device_id, type, ops_body, count,
                         apr_time_sec(apr_time_now()), pid, r->pool)) {

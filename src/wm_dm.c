@@ -45,6 +45,7 @@ typedef struct {
     const char *nonce_used; /* the digest nonce of this message */
     int nonces_bound;       /* nonces bound to this session */
     int more_asked;         /* the reply asks for the next message (1222) */
+    apr_size_t base_size;   /* the reply before any Status or command */
     apr_int64_t now;
     apr_pool_t *p;
 } dm_t;
@@ -512,12 +513,14 @@ static apr_status_t send_ops(dm_t *dm)
             continue;
         }
         full = 1;
-        if (dm->res->ops_sent == 0 && i == 0) {
-            /* Too large for any message this device accepts. */
+        if (dm->base_size + need > max) {
+            /* Too large for any message this device accepts (it states a
+             * MaxMsgSize below what queueing checked): status 413. */
             rv = wm_store_op_update(dm->st, op->id, "failed", 413, NULL,
                                     dm->now, dm->p);
         }
         else {
+            /* It fits a reply with fewer statuses: a later message. */
             rv = wm_store_op_unclaim(dm->st, op->id, dm->p);
         }
         if (rv) {
@@ -525,6 +528,19 @@ static apr_status_t send_ops(dm_t *dm)
         }
     }
     return APR_SUCCESS;
+}
+
+int wm_dm_op_fits(const char *body, apr_size_t max)
+{
+    apr_size_t need = strlen(body) + WM_DM_REPLY_BASE + WM_SML_REPLY_CLOSING +
+                      REPLY_SLACK;
+    const char *c;
+
+    /* Each placeholder "#n" becomes "<op id>.<n>": 20 more bytes at most. */
+    for (c = body; (c = strstr(c, "<CmdID>#")); c += 8) {
+        need += 20;
+    }
+    return need <= max;
 }
 
 /* -------------------------------------------------------- the message */
@@ -643,6 +659,7 @@ apr_status_t wm_dm_message(wm_store_t *st, const wm_dm_conf_t *conf,
     dm.now = now;
     dm.p = p;
     dm.rp = wm_sml_reply_new(dm.hdr, dm.hdr->msg_id, conf->server_uri, p);
+    dm.base_size = wm_sml_reply_size(dm.rp);
     *preply = NULL;
     *plen = 0;
 

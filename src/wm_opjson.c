@@ -23,6 +23,25 @@ static const char *copy_string(json_t *obj, const char *key, apr_pool_t *p)
     return json_is_string(v) ? apr_pstrdup(p, json_string_value(v)) : NULL;
 }
 
+/* A setting's value as text: a string, an integer or a boolean. */
+static const char *scalar_text(json_t *v, apr_pool_t *p)
+{
+    if (json_is_string(v)) {
+        return apr_pstrdup(p, json_string_value(v));
+    }
+    if (json_is_integer(v)) {
+        return apr_psprintf(p, "%" APR_INT64_T_FMT,
+                            (apr_int64_t)json_integer_value(v));
+    }
+    if (json_is_boolean(v)) {
+        return json_is_true(v) ? "true" : "false";
+    }
+    return NULL;
+}
+
+/* "settings": {"Area/Policy": value} with value a string or an integer,
+ * or {"value": ..., "format": "int|chr|bool|b64|xml"} to name the Meta
+ * Format (wm_ops.c checks the value against it). */
 static apr_status_t read_settings(json_t *set, wm_op_params_t *params,
                                   const char **perr, apr_pool_t *p)
 {
@@ -34,21 +53,29 @@ static apr_status_t read_settings(json_t *set, wm_op_params_t *params,
         *perr = "POLICY needs \"settings\": {\"Area/Policy\": \"value\"}";
         return APR_EINVAL;
     }
-    settings = apr_array_make(p, 4, sizeof(wm_kv_t));
+    settings = apr_array_make(p, 4, sizeof(wm_policy_setting_t));
     json_object_foreach(set, k, v)
     {
-        wm_kv_t *kv = apr_array_push(settings);
-        kv->key = apr_pstrdup(p, k);
-        if (json_is_string(v)) {
-            kv->value = apr_pstrdup(p, json_string_value(v));
+        wm_policy_setting_t *s = apr_array_push(settings);
+        s->path = apr_pstrdup(p, k);
+        s->format = NULL;
+        if (json_is_object(v)) {
+            json_t *f = json_object_get(v, "format");
+            if (json_object_size(v) != (f ? 2u : 1u) ||
+                !(s->value = scalar_text(json_object_get(v, "value"), p)) ||
+                (f && !json_is_string(f))) {
+                *perr = apr_psprintf(p,
+                                     "%s must be {\"value\": ..., "
+                                     "\"format\": \"int|chr|bool|b64|xml\"}",
+                                     k);
+                return APR_EINVAL;
+            }
+            s->format = f ? apr_pstrdup(p, json_string_value(f)) : NULL;
         }
-        else if (json_is_integer(v)) {
-            kv->value = apr_psprintf(p, "%" APR_INT64_T_FMT,
-                                     (apr_int64_t)json_integer_value(v));
-        }
-        else {
-            *perr = apr_psprintf(p, "the value of %s must be a string or an "
-                                    "integer",
+        else if (json_is_boolean(v) || !(s->value = scalar_text(v, p))) {
+            *perr = apr_psprintf(p, "the value of %s must be a string, an "
+                                    "integer or {\"value\": ..., "
+                                    "\"format\": ...}",
                                  k);
             return APR_EINVAL;
         }

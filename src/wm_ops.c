@@ -120,8 +120,64 @@ static int is_integer(const char *v)
     return 1;
 }
 
+static int is_base64(const char *v)
+{
+    size_t n = strlen(v), body = strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                          "abcdefghijklmnopqrstuvwxyz"
+                                          "0123456789+/");
+    return n % 4 == 0 && strspn(v + body, "=") == n - body && n - body <= 2;
+}
+
+/* The Meta Format a setting is sent with and its Data, checked against
+ * the format: NULL (with *perr) when the value is not of it. */
+static const char *policy_data(const wm_policy_setting_t *set,
+                               const char **pformat, const char **perr,
+                               apr_pool_t *p)
+{
+    const char *f = set->format, *v = set->value;
+
+    if (!f) {
+        /* Only the plain form: an integer goes as int, the rest as chr. */
+        f = is_integer(v) ? "int" : "chr";
+    }
+    *pformat = f;
+    if (!strcmp(f, "chr") || (!strcmp(f, "int") && is_integer(v)) ||
+        (!strcmp(f, "bool") && (!strcmp(v, "true") || !strcmp(v, "false"))) ||
+        (!strcmp(f, "b64") && is_base64(v))) {
+        return wm_xml_escape(v, p);
+    }
+    if (!strcmp(f, "xml")) {
+        /* Sent as escaped text, which the device reads back as the same
+         * characters; it must be well-formed XML content. */
+        wm_xml_limits_t lim = {0, WM_SYNCML_MAX_DEPTH, 0};
+        const char *wrapped = apr_pstrcat(p, "<x>", v, "</x>", NULL);
+        xmlDocPtr doc;
+        lim.max_size = strlen(wrapped);
+        if (wm_xml_parse(&doc, wrapped, strlen(wrapped), &lim, perr, p)) {
+            *perr = apr_psprintf(p, "the value of %s is not well-formed XML",
+                                 set->path);
+            return NULL;
+        }
+        return wm_xml_escape(v, p);
+    }
+    if (strcmp(f, "int") && strcmp(f, "bool") && strcmp(f, "b64")) {
+        *perr = apr_psprintf(p,
+                             "the format of %s must be int, chr, bool, b64 "
+                             "or xml",
+                             set->path);
+    }
+    else {
+        *perr = apr_psprintf(p, "the value of %s is not %s", set->path,
+                             !strcmp(f, "int")    ? "an integer"
+                             : !strcmp(f, "bool") ? "true or false"
+                                                  : "base64");
+    }
+    return NULL;
+}
+
 /* An Atomic of Replaces, one per setting: all applied or none (MS-MDM
- * 2.2.7.1). Integers go as Format int, the rest as chr. */
+ * 2.2.7.1). A setting names its Meta Format, or the value decides (an
+ * integer goes as int, the rest as chr). */
 static apr_status_t policy_of(const apr_array_header_t *settings,
                               const char **pbody, int *pcount,
                               const char **perr, apr_pool_t *p)
@@ -136,16 +192,19 @@ static apr_status_t policy_of(const apr_array_header_t *settings,
     parts = apr_array_make(p, settings->nelts + 2, sizeof(const char *));
     APR_ARRAY_PUSH(parts, const char *) = "<Atomic><CmdID>#1</CmdID>";
     for (i = 0; i < settings->nelts; i++) {
-        const wm_kv_t *kv = &APR_ARRAY_IDX(settings, i, wm_kv_t);
-        int num;
-        if (!kv->key || !policy_path_ok(kv->key) || !kv->value) {
+        const wm_policy_setting_t *set =
+            &APR_ARRAY_IDX(settings, i, wm_policy_setting_t);
+        const char *format, *data;
+        if (!set->path || !policy_path_ok(set->path) || !set->value) {
             *perr = apr_psprintf(p,
                                  "'%s' is not a Policy CSP setting such "
                                  "as DeviceLock/MinDevicePasswordLength",
-                                 kv->key ? kv->key : "");
+                                 set->path ? set->path : "");
             return APR_EINVAL;
         }
-        num = is_integer(kv->value);
+        if (!(data = policy_data(set, &format, perr, p))) {
+            return APR_EINVAL;
+        }
         APR_ARRAY_PUSH(parts, const char *) = apr_psprintf(
             p,
             "<Replace><CmdID>#%d</CmdID><Item>%s<Meta><Format "
@@ -153,9 +212,9 @@ static apr_status_t policy_of(const apr_array_header_t *settings,
             "</Item></Replace>",
             i + 2,
             target(apr_pstrcat(p, "./Device/Vendor/MSFT/Policy/Config/",
-                               kv->key, NULL),
+                               set->path, NULL),
                    p),
-            num ? "int" : "chr", wm_xml_escape(kv->value, p));
+            format, data);
     }
     APR_ARRAY_PUSH(parts, const char *) = "</Atomic>";
     *pbody = apr_array_pstrcat(p, parts, 0);

@@ -15,7 +15,7 @@ use Apache::TestUtil qw(t_cmp);
 use WinMDMTest qw(:all);
 use WinMDMDevice ();
 
-plan tests => 68, need_module('dbd');
+plan tests => 76, need_module('dbd');
 
 my $RFC3339 = qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)$/;
 
@@ -196,9 +196,34 @@ refused_ok('an unknown device', 404, admin_request(
 refused_ok('a body over WinMDMMaxMessageSize', 413, admin_request(POST => $path,
     body => {type => 'SYNCML', syncml => '<Get><CmdID>1</CmdID><Item><Target><LocURI>'
              . ('x' x 70000) . '</LocURI></Target></Item></Get>'}));
+# Within WinMDMMaxMessageSize, but too large for one reply to a device
+# (which states no MaxMsgSize): refused when queued, not sent and failed.
+refused_ok('an operation larger than one reply', 413, admin_request(POST => $path,
+    body => {type => 'SYNCML', syncml => '<Replace><CmdID>1</CmdID><Item><Target>'
+             . '<LocURI>./Vendor/MSFT/X</LocURI></Target><Data>'
+             . ('x' x 64800) . '</Data></Item></Replace>'}));
+# A POLICY setting that names its format gets a value of that format.
+refused_ok('POLICY bool that is not true or false', 400, admin_request(
+    POST => $path, body => {type => 'POLICY', settings => {
+        'Experience/AllowCortana' => {value => 'yes', format => 'bool'}}}));
+refused_ok('POLICY with an unknown format', 400, admin_request(
+    POST => $path, body => {type => 'POLICY', settings => {
+        'Experience/AllowCortana' => {value => '1', format => 'dword'}}}));
 ok t_cmp(ops_total(), $n, 'after every refusal: no operation queued');
 {
     my $r = admin_request(POST => $path, body => {type => 'LOCK'},
                           headers => [Origin => server_url('default')]);
     ok t_cmp($r->{code}, 201, "this server's own Origin: 201");
+}
+
+# A text policy whose value is a number, sent as chr because the setting
+# says so (the plain form would send it as int).
+{
+    my $r = admin_request(POST => $path, body => {type => 'POLICY', settings => {
+        'Update/Branch' => {value => '123', format => 'chr'}}});
+    ok t_cmp($r->{code}, 201, 'POLICY with a named format: 201');
+    my $body = db_value('default', 'SELECT body FROM operations WHERE id = '
+                        . sql_quote(($r->{json} || {})->{id} // 0)) // '';
+    ok t_cmp($body, qr{<Format xmlns="syncml:metinf">chr</Format></Meta><Data>123</Data>},
+             'POLICY with a named format: Meta Format chr, Data 123');
 }

@@ -1147,6 +1147,53 @@ START_TEST(max_msg_size_limits_the_operations_sent)
 }
 END_TEST
 
+/* An operation is never split: one that fits no reply is refused when
+ * queued (wm_dm_op_fits); one larger than a MaxMsgSize the device states
+ * fails with 413 when it comes up, and one that only waits for room is
+ * sent in a later message. */
+START_TEST(operation_larger_than_a_reply)
+{
+    wm_store_t *st = open_store();
+    const char *big = apr_pstrcat(
+        wm_test_pool,
+        "<Replace><CmdID>#1</CmdID><Item><Target><LocURI>./A</LocURI>"
+        "</Target><Data>",
+        apr_psprintf(wm_test_pool, "%0900d", 0), "</Data></Item></Replace>",
+        NULL);
+    apr_int64_t a, b;
+    out_t *o;
+
+    ck_assert(wm_dm_op_fits(big, WM_DM_DEFAULT_MAX_MSG));
+    ck_assert(!wm_dm_op_fits(big, strlen(big) + WM_DM_REPLY_BASE));
+    ck_assert(wm_dm_op_fits(big, strlen(big) + WM_DM_REPLY_BASE + 20 +
+                                     WM_SML_REPLY_CLOSING + 512));
+
+    enroll(st, DEV_A, SHA1_A, NULL, 15);
+    a = queue(st, DEV_A, "SYNCML", big);
+    /* The device states 800 bytes: the operation fits no reply of it. */
+    o = run_cert(st, dev_msg("1", "1", DEV_A, max_msg(800), ALERT_1201, 1),
+                 NOW);
+    ck_assert_int_eq(o->res.ops_sent, 0);
+    ck_assert_str_eq(op(st, a)->state, "failed");
+    ck_assert_int_eq(op(st, a)->status, 413);
+
+    /* 2000 bytes: room for it alone, not beside a LOCK sent first. */
+    b = queue(st, DEV_A, "LOCK", NULL);
+    a = queue(st, DEV_A, "SYNCML", big);
+    o = run_cert(st, dev_msg("2", "1", DEV_A, max_msg(2000), ALERT_1201, 1),
+                 NOW + 1);
+    ck_assert_int_eq(o->res.ops_sent, 1);
+    ck_assert_str_eq(op(st, b)->state, "sent");
+    ck_assert_str_eq(op(st, a)->state, "pending");
+    o = run_cert(st,
+                 dev_msg("2", "2", DEV_A, max_msg(2000),
+                         st_xml(id_str(b), "Exec", 200), 1),
+                 NOW + 2);
+    ck_assert_int_eq(o->res.ops_sent, 1);
+    ck_assert_str_eq(op(st, a)->state, "sent");
+}
+END_TEST
+
 START_TEST(claim_limit_bounds_a_reply)
 {
     wm_store_t *st = open_store();
@@ -1539,6 +1586,7 @@ Suite *wm_test_dm_suite(void)
     tcase_add_test(q, chunked_results_are_joined);
     tcase_add_test(q, max_msg_size_limits_the_operations_sent);
     tcase_add_test(q, claim_limit_bounds_a_reply);
+    tcase_add_test(q, operation_larger_than_a_reply);
     tcase_add_test(q, unenroll_alert_ends_the_enrollment);
     tcase_add_test(q, generic_alert_is_a_result_of_its_operation);
     tcase_add_test(q, changed_poll_interval_is_sent);

@@ -73,23 +73,29 @@ static wm_sml_cmd_t *cmd_at(const apr_array_header_t *cmds, int i)
     return APR_ARRAY_IDX(cmds, i, wm_sml_cmd_t *);
 }
 
-static apr_array_header_t *settings_of(const char *path, const char *value)
+static void add_setting_f(apr_array_header_t *s, const char *path,
+                          const char *value, const char *format)
 {
-    apr_array_header_t *s = apr_array_make(wm_test_pool, 2, sizeof(wm_kv_t));
-    wm_kv_t *kv = apr_array_push(s);
+    wm_policy_setting_t *set = apr_array_push(s);
 
-    kv->key = path;
-    kv->value = value;
-    return s;
+    set->path = path;
+    set->value = value;
+    set->format = format;
 }
 
 static void add_setting(apr_array_header_t *s, const char *path,
                         const char *value)
 {
-    wm_kv_t *kv = apr_array_push(s);
+    add_setting_f(s, path, value, NULL);
+}
 
-    kv->key = path;
-    kv->value = value;
+static apr_array_header_t *settings_of(const char *path, const char *value)
+{
+    apr_array_header_t *s =
+        apr_array_make(wm_test_pool, 2, sizeof(wm_policy_setting_t));
+
+    add_setting(s, path, value);
+    return s;
 }
 
 static int count_of(const char *hay, const char *needle)
@@ -416,11 +422,81 @@ START_TEST(policy_refuses_bad_paths_and_no_settings)
     ck_assert_int_eq(build("POLICY", &params, &body, &count, &err), APR_EINVAL);
     params.settings = settings_of("DeviceLock/MinDevicePasswordLength", NULL);
     ck_assert_int_eq(build("POLICY", &params, &body, &count, &err), APR_EINVAL);
-    params.settings = apr_array_make(wm_test_pool, 1, sizeof(wm_kv_t));
+    params.settings =
+        apr_array_make(wm_test_pool, 1, sizeof(wm_policy_setting_t));
     ck_assert_int_eq(build("POLICY", &params, &body, &count, &err), APR_EINVAL);
     ck_assert_ptr_nonnull(err);
     params.settings = NULL;
     ck_assert_int_eq(build("POLICY", &params, &body, &count, &err), APR_EINVAL);
+}
+END_TEST
+
+/* A setting may name its Meta Format: Learn's ADMX-backed example
+ * (AppVirtualization/PublishingAllowServer2, Format chr, its payload
+ * XML-encoded) and a text policy whose value is a number go as chr; the
+ * value must be of the format named (t/fixtures/published/README.md). */
+START_TEST(policy_formats_are_named_and_checked)
+{
+    static const char *const admx =
+        "<enabled/><data id=\"Publishing_Server2_Name_Prompt\" "
+        "value=\"name prompt\"/><data id=\"Publishing_Server_URL_Prompt\" "
+        "value=\"URL prompt\"/>";
+    static const struct {
+        const char *value, *format;
+    } bad[] = {{"6x", "int"},      {"1.5", "int"},  {"yes", "bool"},
+               {"True", "bool"},   {"a===", "b64"}, {"abc", "b64"},
+               {"<a>", "xml"},     {"x", "text"},   {"x", ""},
+               {NULL, NULL}};
+    wm_op_params_t params;
+    apr_array_header_t *settings, *kids;
+    const char *body, *err;
+    wm_sml_item_t *it;
+    int i, count;
+
+    settings = settings_of("DeviceLock/MinDevicePasswordLength", "6");
+    add_setting_f(settings, "AppVirtualization/PublishingAllowServer2", admx,
+                  "chr");
+    add_setting_f(settings, "Update/Branch", "123", "chr");
+    add_setting_f(settings, "Experience/AllowCortana", "false", "bool");
+    add_setting_f(settings, "A/Blob", "aGVsbG8=", "b64");
+    add_setting_f(settings, "A/Doc", "<a x=\"1\">&amp;</a><b/>", "xml");
+    add_setting_f(settings, "A/Count", "-12", "int");
+    memset(&params, 0, sizeof(params));
+    params.settings = settings;
+    ck_assert_int_eq(build("POLICY", &params, &body, &count, &err),
+                     APR_SUCCESS);
+    kids = cmd_at(commands_of(body), 0)->children;
+    ck_assert_int_eq(kids->nelts, 7);
+    it = APR_ARRAY_IDX(cmd_at(kids, 0)->items, 0, wm_sml_item_t *);
+    ck_assert_str_eq(it->meta_format, "int");
+    it = APR_ARRAY_IDX(cmd_at(kids, 1)->items, 0, wm_sml_item_t *);
+    ck_assert_str_eq(it->meta_format, "chr");
+    ck_assert_str_eq(it->data, admx);
+    it = APR_ARRAY_IDX(cmd_at(kids, 2)->items, 0, wm_sml_item_t *);
+    ck_assert_str_eq(it->meta_format, "chr");
+    ck_assert_str_eq(it->data, "123");
+    it = APR_ARRAY_IDX(cmd_at(kids, 3)->items, 0, wm_sml_item_t *);
+    ck_assert_str_eq(it->meta_format, "bool");
+    ck_assert_str_eq(it->data, "false");
+    it = APR_ARRAY_IDX(cmd_at(kids, 4)->items, 0, wm_sml_item_t *);
+    ck_assert_str_eq(it->meta_format, "b64");
+    it = APR_ARRAY_IDX(cmd_at(kids, 5)->items, 0, wm_sml_item_t *);
+    ck_assert_str_eq(it->meta_format, "xml");
+    ck_assert_str_eq(it->data, "<a x=\"1\">&amp;</a><b/>");
+    it = APR_ARRAY_IDX(cmd_at(kids, 6)->items, 0, wm_sml_item_t *);
+    ck_assert_str_eq(it->meta_format, "int");
+
+    for (i = 0; bad[i].value; i++) {
+        settings = settings_of("DeviceLock/MinDevicePasswordLength", "6");
+        add_setting_f(settings, "A/B", bad[i].value, bad[i].format);
+        params.settings = settings;
+        err = NULL;
+        ck_assert_msg(build("POLICY", &params, &body, &count, &err) ==
+                          APR_EINVAL,
+                      "accepted '%s' as %s", bad[i].value, bad[i].format);
+        ck_assert_ptr_nonnull(err);
+        ck_assert_ptr_nonnull(strstr(err, "A/B"));
+    }
 }
 END_TEST
 
@@ -680,6 +756,7 @@ Suite *wm_test_ops_suite(void)
     wm_test_pool_fixture(policy);
     tcase_add_test(policy, policy_is_an_atomic_of_replaces);
     tcase_add_test(policy, policy_refuses_bad_paths_and_no_settings);
+    tcase_add_test(policy, policy_formats_are_named_and_checked);
     suite_add_tcase(s, policy);
 
     wm_test_pool_fixture(cmdid);
