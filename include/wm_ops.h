@@ -44,6 +44,9 @@ typedef struct wm_op_params_t {
     const char *sha256;     /* APP_INSTALL: hex SHA-256 of the file */
 } wm_op_params_t;
 
+/* Where a Policy CSP setting "Area/Policy" lives (device scope). */
+#define WM_OPS_POLICY_CONFIG "./Device/Vendor/MSFT/Policy/Config/"
+
 /** The types an administrator can queue, NULL-terminated. */
 extern const char *const wm_ops_types[];
 
@@ -60,6 +63,18 @@ extern const char *const wm_ops_types[];
 apr_status_t wm_ops_build(const char *type, const wm_op_params_t *params,
                           apr_size_t max, const char **pbody, int *pcount,
                           const char **perr, apr_pool_t *p);
+
+/**
+ * One POLICY setting as a Replace command: its path checked, its value
+ * checked against its format (or the format chosen by the value).
+ * @param n     its placeholder CmdID, "#n"
+ * @param pxml  "<Replace><CmdID>#n</CmdID>...</Replace>"
+ * @param puri  the node it sets
+ * @return APR_SUCCESS, or APR_EINVAL with *perr naming the setting
+ */
+apr_status_t wm_ops_policy_replace(const wm_policy_setting_t *set, int n,
+                                   const char **pxml, const char **puri,
+                                   const char **perr, apr_pool_t *p);
 
 /** The body with op_id's CmdIDs in place of the placeholders. */
 const char *wm_ops_render(const char *body, apr_int64_t op_id, apr_pool_t *p);

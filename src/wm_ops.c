@@ -175,6 +175,31 @@ static const char *policy_data(const wm_policy_setting_t *set,
     return NULL;
 }
 
+apr_status_t wm_ops_policy_replace(const wm_policy_setting_t *set, int n,
+                                   const char **pxml, const char **puri,
+                                   const char **perr, apr_pool_t *p)
+{
+    const char *format, *data;
+
+    if (!set->path || !policy_path_ok(set->path) || !set->value) {
+        *perr = apr_psprintf(p,
+                             "'%s' is not a Policy CSP setting such "
+                             "as DeviceLock/MinDevicePasswordLength",
+                             set->path ? set->path : "");
+        return APR_EINVAL;
+    }
+    if (!(data = policy_data(set, &format, perr, p))) {
+        return APR_EINVAL;
+    }
+    *puri = apr_pstrcat(p, WM_OPS_POLICY_CONFIG, set->path, NULL);
+    *pxml = apr_psprintf(p,
+                         "<Replace><CmdID>#%d</CmdID><Item>%s<Meta><Format "
+                         "xmlns=\"" WM_NS_METINF "\">%s</Format></Meta>"
+                         "<Data>%s</Data></Item></Replace>",
+                         n, target(*puri, p), format, data);
+    return APR_SUCCESS;
+}
+
 /* An Atomic of Replaces, one per setting: all applied or none (MS-MDM
  * 2.2.7.1). A setting names its Meta Format, or the value decides (an
  * integer goes as int, the rest as chr). */
@@ -192,29 +217,13 @@ static apr_status_t policy_of(const apr_array_header_t *settings,
     parts = apr_array_make(p, settings->nelts + 2, sizeof(const char *));
     APR_ARRAY_PUSH(parts, const char *) = "<Atomic><CmdID>#1</CmdID>";
     for (i = 0; i < settings->nelts; i++) {
-        const wm_policy_setting_t *set =
-            &APR_ARRAY_IDX(settings, i, wm_policy_setting_t);
-        const char *format, *data;
-        if (!set->path || !policy_path_ok(set->path) || !set->value) {
-            *perr = apr_psprintf(p,
-                                 "'%s' is not a Policy CSP setting such "
-                                 "as DeviceLock/MinDevicePasswordLength",
-                                 set->path ? set->path : "");
+        const char *xml, *uri;
+        if (wm_ops_policy_replace(
+                &APR_ARRAY_IDX(settings, i, wm_policy_setting_t), i + 2, &xml,
+                &uri, perr, p)) {
             return APR_EINVAL;
         }
-        if (!(data = policy_data(set, &format, perr, p))) {
-            return APR_EINVAL;
-        }
-        APR_ARRAY_PUSH(parts, const char *) = apr_psprintf(
-            p,
-            "<Replace><CmdID>#%d</CmdID><Item>%s<Meta><Format "
-            "xmlns=\"" WM_NS_METINF "\">%s</Format></Meta><Data>%s</Data>"
-            "</Item></Replace>",
-            i + 2,
-            target(apr_pstrcat(p, "./Device/Vendor/MSFT/Policy/Config/",
-                               set->path, NULL),
-                   p),
-            format, data);
+        APR_ARRAY_PUSH(parts, const char *) = xml;
     }
     APR_ARRAY_PUSH(parts, const char *) = "</Atomic>";
     *pbody = apr_array_pstrcat(p, parts, 0);

@@ -101,6 +101,7 @@ int main(void)
     srunner_add_suite(sr, wm_test_ops_suite());
     srunner_add_suite(sr, wm_test_syncml2_suite());
     srunner_add_suite(sr, wm_test_dm_suite());
+    srunner_add_suite(sr, wm_test_profile_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -36,5 +36,6 @@ Suite *wm_test_enroll_suite(void);
 Suite *wm_test_ops_suite(void);
 Suite *wm_test_syncml2_suite(void);
 Suite *wm_test_dm_suite(void);
+Suite *wm_test_profile_suite(void);
 
 #endif /* WM_UNIT_H */
