@@ -198,7 +198,7 @@ ok t_cmp(inv('./DevDetail/SwV'), '10.0.22631.4460',
 {
     my $g = admin_request(GET => "/operations/$op_info");
     my $res = $g->{json} ? $g->{json}{results} : [];
-    ok t_cmp(scalar(@{ $res || [] }), 15, 'DEVICE_INFO: one result per item');
+    ok t_cmp(scalar(@{ $res || [] }), 14, 'DEVICE_INFO: one result per item');
     ok t_cmp(join(' ', map { "$_->{uri}=$_->{data}" } @{ $res || [] }[0, 5]),
              "./DevInfo/DevId=value of ./DevInfo/DevId "
              . "./DevDetail/SwV=10.0.22631.4460",
