@@ -19,6 +19,7 @@
 
 #include <apr_pools.h>
 
+#include "wm_dm_profile.h"
 #include "wm_store.h"
 #include "wm_syncml.h"
 
@@ -41,6 +42,7 @@ typedef struct wm_dm_conf_t {
     int poll_interval;       /* WinMDMPollInterval, minutes */
     int allow_cert;          /* WinMDMDeviceAuth cert or any */
     int allow_digest;        /* WinMDMDeviceAuth digest or any */
+    wm_profile_conf_t profiles;
 } wm_dm_conf_t;
 
 /** What happened, for the glue's log line. */

@@ -19,7 +19,10 @@
 #include <apr_pools.h>
 #include <apr_tables.h>
 
+#include <jansson.h>
+
 #include "wm_ops.h"
+#include "wm_profile.h"
 
 /**
  * Reads an operation request. Only the parameters of its type are taken
@@ -43,5 +46,21 @@ apr_status_t wm_opjson_request(const char *buf, apr_size_t len,
 apr_status_t wm_opjson_ids(const char *buf, apr_size_t len, int max,
                            apr_array_header_t **pids, const char **perr,
                            apr_pool_t *p);
+
+/**
+ * Reads a profile: {"name": ..., "settings": {...}, "syncml": "..."},
+ * every field optional here (the caller says which it needs); settings as
+ * POLICY's. *pdefinition is what the profile stores and shows: settings
+ * and syncml as JSON with sorted keys, the same text for the same
+ * definition.
+ */
+apr_status_t wm_opjson_profile(const char *buf, apr_size_t len,
+                               const char **pname, wm_profile_def_t *def,
+                               const char **pdefinition, const char **perr,
+                               apr_pool_t *p);
+
+/** j as JSON text allocated from p (jansson's json_dump_callback), NULL
+ *  when it cannot be written. */
+const char *wm_json_dump(const json_t *j, size_t flags, apr_pool_t *p);
 
 #endif /* WM_OPJSON_H */

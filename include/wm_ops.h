@@ -86,6 +86,10 @@ const char *wm_ops_render(const char *body, apr_int64_t op_id, apr_pool_t *p);
  */
 int wm_ops_cmdref(const char *cmd_ref, apr_int64_t *pid, int *pindex);
 
+/** The Target LocURI of the first item of the command whose placeholder
+ *  is "#idx" in an operation's body (nested commands included), or NULL. */
+const char *wm_ops_target_of(const char *body, int idx, apr_pool_t *p);
+
 /**
  * The form of a LocURI that operation bodies hold, for finding the
  * operation a device's alert names: braces escaped as %7B and %7D (the

@@ -22,7 +22,7 @@
 #include <apr_tables.h>
 
 /** The schema version this build creates and expects. */
-#define WM_STORE_SCHEMA_VERSION 3
+#define WM_STORE_SCHEMA_VERSION 4
 
 /** A store bound to one database connection for one unit of work. */
 typedef struct wm_store_t {
@@ -97,6 +97,9 @@ typedef struct wm_device_t {
     apr_int64_t enrolled_at;
     apr_int64_t last_seen; /* 0 when never seen */
     int poll_interval;     /* minutes the device was last told */
+    apr_int64_t desired_gen; /* profiles: what it should hold changed ... */
+    apr_int64_t applied_gen; /* ... since this generation was planned */
+    apr_int64_t verify_at;   /* when its profiles are read back, 0: never */
 } wm_device_t;
 
 /** Reads one device; *pdev NULL (and APR_SUCCESS) when there is none. */
@@ -244,6 +247,7 @@ typedef struct wm_op_t {
     const char *cmds_pending; /* indexes still awaiting a 2xx, NULL: all */
     apr_int64_t created, sent, completed; /* 0 when not yet */
     const char *sent_session;
+    const char *created_by;   /* the administrator who queued it, or NULL */
 } wm_op_t;
 
 /** Queues an operation; *pid receives its id. */

@@ -18,6 +18,16 @@
 #include "wm_store.h"
 
 /** Records the database's message for rc as st->err; returns APR_EGENERAL. */
+/** A prepared statement: its label in the connection's hash, its SQL. */
+typedef struct wm_store_sql_t {
+    const char *label;
+    const char *sql;
+} wm_store_sql_t;
+
+/* The profile store's statements (wm_store_profile.c). */
+extern const wm_store_sql_t wm_store_profile_sql[];
+extern const size_t wm_store_profile_sql_count;
+
 apr_status_t wm_store_db_error(wm_store_t *st, int rc, const char *what,
                                apr_pool_t *p);
 
@@ -52,5 +62,16 @@ apr_status_t wm_store_kv_list(wm_store_t *st, const char *label,
  *  arguments (NULL for SQL NULL); *pnrows may be NULL. */
 apr_status_t wm_store_run(wm_store_t *st, const char *label, int *pnrows,
                           apr_pool_t *p, int nargs, ...);
+
+/**
+ * Runs a prepared statement that returns rows (a SELECT, or a write with
+ * RETURNING) with nargs string arguments (NULL is SQL NULL).
+ * @param ncols  the columns read from each row
+ * @param prows  const char ** rows of ncols values (NULL for SQL NULL),
+ *               in the order the database gave them
+ */
+apr_status_t wm_store_rows(wm_store_t *st, const char *label, int ncols,
+                           apr_array_header_t **prows, apr_pool_t *p,
+                           int nargs, ...);
 
 #endif /* WM_STORE_PRIVATE_H */

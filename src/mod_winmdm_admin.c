@@ -32,7 +32,9 @@
 #include "wm_opjson.h"
 #include "wm_ops.h"
 #include "wm_store.h"
+#include "wm_store_profile.h"
 #include "wm_wstep.h"
+#include "mod_winmdm_admin.h"
 #include "mod_winmdm_dbd.h"
 #include "mod_winmdm_io.h"
 #include "mod_winmdm_private.h"
@@ -40,8 +42,6 @@
 
 #include "console_html.inc"
 
-#define LIST_DEFAULT 50
-#define LIST_MAX 500
 #define BATCH_MAX 1000
 
 static const struct {
@@ -57,85 +57,19 @@ static const struct {
     {"reboot", "REBOOT"},
 };
 
-/* ------------------------------------------------------------- JSON */
-
-static apr_status_t json_cleanup(void *data)
-{
-    json_decref((json_t *)data);
-    return APR_SUCCESS;
-}
-
-/* A new JSON value owned by the request pool. */
-static json_t *owned(request_rec *r, json_t *j)
-{
-    if (j) {
-        apr_pool_cleanup_register(r->pool, j, json_cleanup,
-                                  apr_pool_cleanup_null);
-    }
-    return j;
-}
-
-typedef struct {
-    apr_array_header_t *parts;
-    apr_pool_t *p;
-} dump_t;
-
-static int dump_cb(const char *buf, size_t size, void *data)
-{
-    dump_t *d = data;
-    APR_ARRAY_PUSH(d->parts, const char *) = apr_pstrmemdup(d->p, buf, size);
-    return 0;
-}
-
-static int send_json(request_rec *r, int status, json_t *j)
-{
-    dump_t d;
-    const char *body;
-
-    d.parts = apr_array_make(r->pool, 16, sizeof(const char *));
-    d.p = r->pool;
-    json_dump_callback(j, dump_cb, &d, JSON_COMPACT | JSON_ENSURE_ASCII);
-    body = apr_array_pstrcat(r->pool, d.parts, 0);
-    return wm_io_send(r, status, "application/json", body, strlen(body));
-}
-
-static int send_error(request_rec *r, int status, const char *msg)
-{
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                  WMLOGNO(00038) "admin API: %d %s", status, msg);
-    return send_json(r, status, owned(r, json_pack("{s:s}", "error", msg)));
-}
-
-static json_t *time_json(apr_int64_t secs, apr_pool_t *p)
-{
-    apr_time_exp_t t;
-    if (!secs) {
-        return json_null();
-    }
-    apr_time_exp_gmt(&t, apr_time_from_sec(secs));
-    return json_string(apr_psprintf(p, "%04d-%02d-%02dT%02d:%02d:%02dZ",
-                                    t.tm_year + 1900, t.tm_mon + 1, t.tm_mday,
-                                    t.tm_hour, t.tm_min, t.tm_sec));
-}
-
-static json_t *str_or_null(const char *s)
-{
-    return s ? json_string(s) : json_null();
-}
-
 static json_t *device_json(const wm_device_t *d, apr_pool_t *p)
 {
     json_t *j = json_object();
     json_object_set_new(j, "device_id", json_string(d->device_id));
-    json_object_set_new(j, "state", str_or_null(d->state));
-    json_object_set_new(j, "user", str_or_null(d->user));
-    json_object_set_new(j, "os_version", str_or_null(d->os_version));
-    json_object_set_new(j, "device_name", str_or_null(d->device_name));
-    json_object_set_new(j, "enrollment_type", str_or_null(d->enroll_type));
-    json_object_set_new(j, "enrolled_at", time_json(d->enrolled_at, p));
-    json_object_set_new(j, "last_seen", time_json(d->last_seen, p));
+    json_object_set_new(j, "state", wm_admin_str(d->state));
+    json_object_set_new(j, "user", wm_admin_str(d->user));
+    json_object_set_new(j, "os_version", wm_admin_str(d->os_version));
+    json_object_set_new(j, "device_name", wm_admin_str(d->device_name));
+    json_object_set_new(j, "enrollment_type", wm_admin_str(d->enroll_type));
+    json_object_set_new(j, "enrolled_at", wm_admin_time(d->enrolled_at, p));
+    json_object_set_new(j, "last_seen", wm_admin_time(d->last_seen, p));
     json_object_set_new(j, "certificate_expires",
-                        time_json(d->cert_not_after, p));
+                        wm_admin_time(d->cert_not_after, p));
     return j;
 }
 
@@ -152,16 +86,17 @@ static json_t *op_json(const wm_op_t *op, const apr_array_header_t *results,
     json_object_set_new(j, "state", json_string(op->state));
     json_object_set_new(
         j, "status", op->status >= 0 ? json_integer(op->status) : json_null());
-    json_object_set_new(j, "created", time_json(op->created, p));
-    json_object_set_new(j, "sent", time_json(op->sent, p));
-    json_object_set_new(j, "completed", time_json(op->completed, p));
+    json_object_set_new(j, "created", wm_admin_time(op->created, p));
+    json_object_set_new(j, "sent", wm_admin_time(op->sent, p));
+    json_object_set_new(j, "completed", wm_admin_time(op->completed, p));
+    json_object_set_new(j, "created_by", wm_admin_str(op->created_by));
     if (results) {
         rs = json_array();
         for (i = 0; i < results->nelts; i++) {
             const wm_kv_t *kv = &APR_ARRAY_IDX(results, i, wm_kv_t);
             json_array_append_new(rs, json_pack("{s:o,s:o}", "uri",
-                                                str_or_null(kv->key), "data",
-                                                str_or_null(kv->value)));
+                                                wm_admin_str(kv->key), "data",
+                                                wm_admin_str(kv->value)));
         }
         json_object_set_new(j, "results", rs);
     }
@@ -169,44 +104,6 @@ static json_t *op_json(const wm_op_t *op, const apr_array_header_t *results,
 }
 
 /* ---------------------------------------------------------- requests */
-
-/* A query parameter's value (URL-decoded), or NULL. */
-static const char *arg(request_rec *r, const char *name)
-{
-    char *args, *pair, *state = NULL;
-    size_t n = strlen(name);
-
-    if (!r->args) {
-        return NULL;
-    }
-    args = apr_pstrdup(r->pool, r->args);
-    for (pair = apr_strtok(args, "&", &state); pair;
-         pair = apr_strtok(NULL, "&", &state)) {
-        if (!strncmp(pair, name, n) && pair[n] == '=') {
-            char *v = pair + n + 1;
-            return ap_unescape_urlencoded(v) ? NULL : v;
-        }
-    }
-    return NULL;
-}
-
-static int limit_arg(request_rec *r, int *plimit)
-{
-    const char *v = arg(r, "limit");
-    char *end;
-    long n;
-
-    *plimit = LIST_DEFAULT;
-    if (!v) {
-        return 1;
-    }
-    n = strtol(v, &end, 10);
-    if (*end || n < 1 || n > LIST_MAX) {
-        return 0;
-    }
-    *plimit = (int)n;
-    return 1;
-}
 
 /* Same-origin: the Origin a browser sends names this server exactly. */
 static int origin_ok(request_rec *r)
@@ -221,21 +118,6 @@ static int origin_ok(request_rec *r)
     return !strcasecmp(origin, self);
 }
 
-/* The body of a state-changing request, or NULL after answering. */
-static const char *read_body(request_rec *r, const wm_srv_conf_t *sc,
-                             apr_size_t *plen, int *pstatus)
-{
-    const char *buf;
-
-    *pstatus = wm_io_read_body(r, wm_conf_max_message_size(sc), &buf, plen);
-    if (*pstatus == HTTP_REQUEST_ENTITY_TOO_LARGE) {
-        *pstatus = send_error(r, HTTP_REQUEST_ENTITY_TOO_LARGE,
-                              "the request body is too large");
-        return NULL;
-    }
-    return *pstatus == OK ? buf : NULL;
-}
-
 /* ------------------------------------------------------- operations */
 
 /* Builds and queues one operation of type for dev. */
@@ -244,6 +126,7 @@ static int queue(request_rec *r, const wm_srv_conf_t *sc, wm_store_t *st,
                  wm_op_params_t *params, apr_int64_t *pid, const char **perr)
 {
     const char *ops_body;
+    apr_int64_t now;
     int count;
 
     params->provider_id = wm_conf_provider_id(sc);
@@ -263,8 +146,14 @@ static int queue(request_rec *r, const wm_srv_conf_t *sc, wm_store_t *st,
                              strlen(ops_body), WM_DM_DEFAULT_MAX_MSG);
         return HTTP_REQUEST_ENTITY_TOO_LARGE;
     }
-    if (wm_store_op_add(st, dev->device_id, type, ops_body, count,
-                        apr_time_sec(apr_time_now()), pid, r->pool)) {
+    now = apr_time_sec(apr_time_now());
+    /* Who queued it is kept with it and in the audit log. */
+    if (wm_store_op_add(st, dev->device_id, type, ops_body, count, now, pid,
+                        r->pool) ||
+        wm_store_op_creator(st, *pid, r->user, r->pool) ||
+        wm_store_audit(st, now, r->user, "operation queued", "operation",
+                       apr_psprintf(r->pool, "%" APR_INT64_T_FMT, *pid),
+                       dev->device_id, type, r->pool)) {
         *perr = "the operation could not be stored";
         return HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -275,11 +164,35 @@ static int queue(request_rec *r, const wm_srv_conf_t *sc, wm_store_t *st,
     return OK;
 }
 
+/* queue() in a transaction of its own: the operation, who queued it and
+ * the audit record are stored together or not at all. */
+static int queue_one(request_rec *r, const wm_srv_conf_t *sc, wm_store_t *st,
+                     const wm_device_t *dev, const char *type,
+                     wm_op_params_t *params, apr_int64_t *pid,
+                     const char **perr)
+{
+    int status;
+
+    if (wm_store_begin(st, r->pool)) {
+        *perr = "the database is unavailable";
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if ((status = queue(r, sc, st, dev, type, params, pid, perr)) != OK) {
+        wm_store_rollback(st, r->pool);
+        return status;
+    }
+    if (wm_store_commit(st, r->pool)) {
+        *perr = "the operation could not be stored";
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
+}
+
 static int queued_json(request_rec *r, int status, apr_int64_t id)
 {
-    return send_json(
+    return wm_admin_send_json(
         r, status,
-        owned(r, json_pack("{s:s,s:s}", "id",
+        wm_admin_owned(r, json_pack("{s:s,s:s}", "id",
                            apr_psprintf(r->pool, "%" APR_INT64_T_FMT, id),
                            "state", "pending")));
 }
@@ -290,20 +203,20 @@ static wm_device_t *device_for(request_rec *r, wm_store_t *st, const char *id,
 {
     wm_device_t *dev;
     if (!wm_wstep_device_id_ok(id)) {
-        *pstatus = send_error(r, HTTP_BAD_REQUEST, "malformed DeviceID");
+        *pstatus = wm_admin_error(r, HTTP_BAD_REQUEST, "malformed DeviceID");
         return NULL;
     }
     if (wm_store_device_get(st, id, &dev, r->pool)) {
-        *pstatus = send_error(r, HTTP_INTERNAL_SERVER_ERROR,
+        *pstatus = wm_admin_error(r, HTTP_INTERNAL_SERVER_ERROR,
                               "the database is unavailable");
         return NULL;
     }
     if (!dev) {
-        *pstatus = send_error(r, HTTP_NOT_FOUND, "no such device");
+        *pstatus = wm_admin_error(r, HTTP_NOT_FOUND, "no such device");
         return NULL;
     }
     if (need_enrolled && strcmp(dev->state, "enrolled")) {
-        *pstatus = send_error(r, HTTP_CONFLICT, "the device is unenrolled");
+        *pstatus = wm_admin_error(r, HTTP_CONFLICT, "the device is unenrolled");
         return NULL;
     }
     return dev;
@@ -319,18 +232,19 @@ static int post_operation(request_rec *r, const wm_srv_conf_t *sc,
     apr_size_t len;
     int status;
 
-    if (!(buf = read_body(r, sc, &len, &status))) {
+    if (!(buf = wm_admin_body(r, sc, &len, &status))) {
         return status;
     }
     memset(&params, 0, sizeof(params));
     if (wm_opjson_request(buf, len, &type, &params, &err, r->pool)) {
-        return send_error(r, HTTP_BAD_REQUEST, err);
+        return wm_admin_error(r, HTTP_BAD_REQUEST, err);
     }
     if (!(dev = device_for(r, st, id, 1, &status))) {
         return status;
     }
-    if ((status = queue(r, sc, st, dev, type, &params, &op, &err)) != OK) {
-        return send_error(r, status, err);
+    if ((status = queue_one(r, sc, st, dev, type, &params, &op, &err)) !=
+        OK) {
+        return wm_admin_error(r, status, err);
     }
     return queued_json(r, HTTP_CREATED, op);
 }
@@ -344,16 +258,16 @@ static int batch(request_rec *r, const wm_srv_conf_t *sc, wm_store_t *st,
     apr_size_t len;
     int status, i;
 
-    if (!(buf = read_body(r, sc, &len, &status))) {
+    if (!(buf = wm_admin_body(r, sc, &len, &status))) {
         return status;
     }
     if (wm_opjson_ids(buf, len, BATCH_MAX, &ids, &err, r->pool)) {
-        return send_error(r, HTTP_BAD_REQUEST, err);
+        return wm_admin_error(r, HTTP_BAD_REQUEST, err);
     }
-    ops = owned(r, json_array());
-    unknown = owned(r, json_array());
+    ops = wm_admin_owned(r, json_array());
+    unknown = wm_admin_owned(r, json_array());
     if (wm_store_begin(st, r->pool)) {
-        return send_error(r, HTTP_INTERNAL_SERVER_ERROR,
+        return wm_admin_error(r, HTTP_INTERNAL_SERVER_ERROR,
                           "the database is unavailable");
     }
     for (i = 0; i < ids->nelts; i++) {
@@ -371,18 +285,18 @@ static int batch(request_rec *r, const wm_srv_conf_t *sc, wm_store_t *st,
         memset(&params, 0, sizeof(params));
         if ((status = queue(r, sc, st, dev, type, &params, &op, &err)) != OK) {
             wm_store_rollback(st, r->pool);
-            return send_error(r, status, err);
+            return wm_admin_error(r, status, err);
         }
         json_array_append_new(
             ops, json_pack("{s:s,s:s}", "device", id, "id",
                            apr_psprintf(r->pool, "%" APR_INT64_T_FMT, op)));
     }
     if (wm_store_commit(st, r->pool)) {
-        return send_error(r, HTTP_INTERNAL_SERVER_ERROR,
+        return wm_admin_error(r, HTTP_INTERNAL_SERVER_ERROR,
                           "the operations could not be stored");
     }
-    return send_json(r, HTTP_CREATED,
-                     owned(r, json_pack("{s:O,s:O}", "operations", ops,
+    return wm_admin_send_json(r, HTTP_CREATED,
+                     wm_admin_owned(r, json_pack("{s:O,s:O}", "operations", ops,
                                         "unknown", unknown)));
 }
 
@@ -395,14 +309,14 @@ static int list_devices(request_rec *r, wm_store_t *st)
     int limit, i;
     const char *next = NULL;
 
-    if (!limit_arg(r, &limit)) {
-        return send_error(r, HTTP_BAD_REQUEST, "limit must be 1 to 500");
+    if (!wm_admin_limit(r, &limit)) {
+        return wm_admin_error(r, HTTP_BAD_REQUEST, "limit must be 1 to 500");
     }
-    if (wm_store_device_list(st, arg(r, "after"), limit, &devs, r->pool)) {
-        return send_error(r, HTTP_INTERNAL_SERVER_ERROR,
+    if (wm_store_device_list(st, wm_admin_arg(r, "after"), limit, &devs, r->pool)) {
+        return wm_admin_error(r, HTTP_INTERNAL_SERVER_ERROR,
                           "the database is unavailable");
     }
-    list = owned(r, json_array());
+    list = wm_admin_owned(r, json_array());
     for (i = 0; i < devs->nelts; i++) {
         json_array_append_new(
             list, device_json(APR_ARRAY_IDX(devs, i, wm_device_t *), r->pool));
@@ -410,9 +324,9 @@ static int list_devices(request_rec *r, wm_store_t *st)
     if (devs->nelts == limit) {
         next = APR_ARRAY_IDX(devs, devs->nelts - 1, wm_device_t *)->device_id;
     }
-    return send_json(r, HTTP_OK,
-                     owned(r, json_pack("{s:O,s:o}", "devices", list, "next",
-                                        str_or_null(next))));
+    return wm_admin_send_json(r, HTTP_OK,
+                     wm_admin_owned(r, json_pack("{s:O,s:o}", "devices", list, "next",
+                                        wm_admin_str(next))));
 }
 
 static int get_device(request_rec *r, wm_store_t *st, const char *id)
@@ -426,45 +340,45 @@ static int get_device(request_rec *r, wm_store_t *st, const char *id)
         return status;
     }
     if (wm_store_inventory_list(st, id, &inv, r->pool)) {
-        return send_error(r, HTTP_INTERNAL_SERVER_ERROR,
+        return wm_admin_error(r, HTTP_INTERNAL_SERVER_ERROR,
                           "the database is unavailable");
     }
-    j = owned(r, device_json(dev, r->pool));
+    j = wm_admin_owned(r, device_json(dev, r->pool));
     invj = json_object();
     for (i = 0; i < inv->nelts; i++) {
         const wm_kv_t *kv = &APR_ARRAY_IDX(inv, i, wm_kv_t);
-        json_object_set_new(invj, kv->key, str_or_null(kv->value));
+        json_object_set_new(invj, kv->key, wm_admin_str(kv->value));
     }
     json_object_set_new(j, "inventory", invj);
-    return send_json(r, HTTP_OK, j);
+    return wm_admin_send_json(r, HTTP_OK, j);
 }
 
 static int list_operations(request_rec *r, wm_store_t *st, const char *id)
 {
     apr_array_header_t *ops;
-    const char *before = arg(r, "before");
+    const char *before = wm_admin_arg(r, "before");
     json_t *list;
     int limit, status, i;
 
-    if (!limit_arg(r, &limit)) {
-        return send_error(r, HTTP_BAD_REQUEST, "limit must be 1 to 500");
+    if (!wm_admin_limit(r, &limit)) {
+        return wm_admin_error(r, HTTP_BAD_REQUEST, "limit must be 1 to 500");
     }
     if (!device_for(r, st, id, 0, &status)) {
         return status;
     }
     if (wm_store_op_list(st, id, before ? apr_atoi64(before) : 0, limit, &ops,
                          r->pool)) {
-        return send_error(r, HTTP_INTERNAL_SERVER_ERROR,
+        return wm_admin_error(r, HTTP_INTERNAL_SERVER_ERROR,
                           "the database is unavailable");
     }
-    list = owned(r, json_array());
+    list = wm_admin_owned(r, json_array());
     for (i = 0; i < ops->nelts; i++) {
         json_array_append_new(
             list, op_json(APR_ARRAY_IDX(ops, i, wm_op_t *), NULL, r->pool));
     }
-    return send_json(
+    return wm_admin_send_json(
         r, HTTP_OK,
-        owned(r,
+        wm_admin_owned(r,
               json_pack(
                   "{s:O,s:o}", "operations", list, "next",
                   ops->nelts == limit
@@ -482,17 +396,17 @@ static int get_operation(request_rec *r, wm_store_t *st, const char *id)
     int idx;
 
     if (!wm_ops_cmdref(id, &n, &idx) || strchr(id, '.')) {
-        return send_error(r, HTTP_BAD_REQUEST, "malformed operation id");
+        return wm_admin_error(r, HTTP_BAD_REQUEST, "malformed operation id");
     }
     if (wm_store_op_get(st, n, &op, r->pool) ||
         (op && wm_store_results(st, n, &results, r->pool))) {
-        return send_error(r, HTTP_INTERNAL_SERVER_ERROR,
+        return wm_admin_error(r, HTTP_INTERNAL_SERVER_ERROR,
                           "the database is unavailable");
     }
     if (!op) {
-        return send_error(r, HTTP_NOT_FOUND, "no such operation");
+        return wm_admin_error(r, HTTP_NOT_FOUND, "no such operation");
     }
-    return send_json(r, HTTP_OK, owned(r, op_json(op, results, r->pool)));
+    return wm_admin_send_json(r, HTTP_OK, wm_admin_owned(r, op_json(op, results, r->pool)));
 }
 
 /* ---------------------------------------------------------- dispatch */
@@ -510,19 +424,19 @@ int wm_ep_admin(request_rec *r, const wm_srv_conf_t *sc,
 
     (void)route;
     if (!r->user) {
-        return send_error(r, HTTP_FORBIDDEN,
+        return wm_admin_error(r, HTTP_FORBIDDEN,
                           "the admin API needs httpd authentication (see "
                           "conf/winmdm.conf)");
     }
     if (changes) {
         if (!ctype || strncasecmp(ctype, "application/json", 16) ||
             (ctype[16] && ctype[16] != ';' && ctype[16] != ' ')) {
-            return send_error(r, HTTP_UNSUPPORTED_MEDIA_TYPE,
+            return wm_admin_error(r, HTTP_UNSUPPORTED_MEDIA_TYPE,
                               "requests that change state must be "
                               "Content-Type: application/json");
         }
         if (!origin_ok(r)) {
-            return send_error(r, HTTP_FORBIDDEN,
+            return wm_admin_error(r, HTTP_FORBIDDEN,
                               "cross-origin requests are refused");
         }
     }
@@ -531,12 +445,12 @@ int wm_ep_admin(request_rec *r, const wm_srv_conf_t *sc,
     for (s = apr_strtok(path, "/", &state); s;
          s = apr_strtok(NULL, "/", &state)) {
         if (nseg == 4) {
-            return send_error(r, HTTP_NOT_FOUND, "no such admin resource");
+            return wm_admin_error(r, HTTP_NOT_FOUND, "no such admin resource");
         }
         seg[nseg++] = s;
     }
     if (wm_dbd_store(r, &st) != APR_SUCCESS) {
-        return send_error(r, HTTP_INTERNAL_SERVER_ERROR,
+        return wm_admin_error(r, HTTP_INTERNAL_SERVER_ERROR,
                           "the database is unavailable");
     }
 
@@ -580,9 +494,9 @@ int wm_ep_admin(request_rec *r, const wm_srv_conf_t *sc,
             }
             wm_op_params_t params;
             memset(&params, 0, sizeof(params));
-            if ((status = queue(r, sc, st, dev, "DISENROLL", &params, &op,
-                                &err)) != OK) {
-                return send_error(r, status, err);
+            if ((status = queue_one(r, sc, st, dev, "DISENROLL", &params,
+                                    &op, &err)) != OK) {
+                return wm_admin_error(r, status, err);
             }
             return queued_json(r, HTTP_ACCEPTED, op);
         }
@@ -598,6 +512,9 @@ int wm_ep_admin(request_rec *r, const wm_srv_conf_t *sc,
     else if (nseg == 2 && !strcmp(seg[0], "operations") && m == M_GET) {
         return get_operation(r, st, seg[1]);
     }
-    return send_error(r, nseg ? HTTP_METHOD_NOT_ALLOWED : HTTP_NOT_FOUND,
+    if (nseg && (i = wm_admin_profiles(r, sc, st, m, seg, nseg)) != DECLINED) {
+        return i;
+    }
+    return wm_admin_error(r, nseg ? HTTP_METHOD_NOT_ALLOWED : HTTP_NOT_FOUND,
                       "no such admin resource or method");
 }

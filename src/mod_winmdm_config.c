@@ -36,6 +36,8 @@
 #define DEF_PROVIDER_ID "mod_winmdm"
 #define DEF_POLL_INTERVAL 15
 #define DEF_MAX_MESSAGE_SIZE 524288
+#define DEF_PROFILE_VERIFY 1440 /* daily */
+#define DEF_PROFILE_REAPPLY 3
 
 /* ------------------------------------------------------ create and merge */
 
@@ -51,6 +53,8 @@ void *wm_config_create_srv(apr_pool_t *p, server_rec *s)
     sc->poll_interval = WM_UNSET;
     sc->device_auth = WM_UNSET;
     sc->max_message_size = WM_UNSET;
+    sc->profile_verify = WM_UNSET;
+    sc->profile_reapply = WM_UNSET;
     return sc;
 }
 
@@ -76,6 +80,8 @@ void *wm_config_merge_srv(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(token_lifetime);
     MERGE_PTR(provider_id);
     MERGE_INT(poll_interval);
+    MERGE_INT(profile_verify);
+    MERGE_INT(profile_reapply);
     MERGE_INT(device_auth);
     MERGE_INT(max_message_size);
     MERGE_PTR(defined_in);
@@ -150,6 +156,18 @@ int wm_conf_poll_interval(const wm_srv_conf_t *sc)
 {
     return sc->poll_interval == WM_UNSET ? DEF_POLL_INTERVAL
                                          : sc->poll_interval;
+}
+
+int wm_conf_profile_verify(const wm_srv_conf_t *sc)
+{
+    return sc->profile_verify == WM_UNSET ? DEF_PROFILE_VERIFY
+                                          : sc->profile_verify;
+}
+
+int wm_conf_profile_reapply(const wm_srv_conf_t *sc)
+{
+    return sc->profile_reapply == WM_UNSET ? DEF_PROFILE_REAPPLY
+                                           : sc->profile_reapply;
 }
 
 wm_devauth_e wm_conf_device_auth(const wm_srv_conf_t *sc)
@@ -384,6 +402,20 @@ static const char *set_poll_interval(cmd_parms *cmd, void *dc, const char *arg)
     return set_int(cmd, arg, 1, 1440, &srv_conf(cmd)->poll_interval);
 }
 
+static const char *set_profile_verify(cmd_parms *cmd, void *dc,
+                                      const char *arg)
+{
+    (void)dc;
+    return set_int(cmd, arg, 1, 525600, &srv_conf(cmd)->profile_verify);
+}
+
+static const char *set_profile_reapply(cmd_parms *cmd, void *dc,
+                                       const char *arg)
+{
+    (void)dc;
+    return set_int(cmd, arg, 0, 100, &srv_conf(cmd)->profile_reapply);
+}
+
 static const char *set_device_auth(cmd_parms *cmd, void *dc, const char *arg)
 {
     (void)dc;
@@ -453,6 +485,14 @@ const command_rec wm_config_cmds[] = {
                   "mod_winmdm)"),
     AP_INIT_TAKE1("WinMDMPollInterval", set_poll_interval, NULL, RSRC_CONF,
                   "minutes between device check-ins (default 15)"),
+    AP_INIT_TAKE1("WinMDMProfileVerifyInterval", set_profile_verify, NULL,
+                  RSRC_CONF,
+                  "minutes between read-backs of a device's verified "
+                  "profiles (default 1440: daily)"),
+    AP_INIT_TAKE1("WinMDMProfileReapplyLimit", set_profile_reapply, NULL,
+                  RSRC_CONF,
+                  "times a drifted profile is sent again before it is "
+                  "reported failed (default 3)"),
     AP_INIT_TAKE1("WinMDMDeviceAuth", set_device_auth, NULL, RSRC_CONF,
                   "how devices prove themselves in OMA-DM: cert, digest or "
                   "any (default any)"),

@@ -103,6 +103,8 @@ int wm_ep_syncml(request_rec *r, const wm_srv_conf_t *sc,
     conf.poll_interval = wm_conf_poll_interval(sc);
     conf.allow_cert = devauth != WM_DEVAUTH_DIGEST;
     conf.allow_digest = devauth != WM_DEVAUTH_CERT;
+    conf.profiles.verify_minutes = wm_conf_profile_verify(sc);
+    conf.profiles.reapply_limit = wm_conf_profile_reapply(sc);
 
     if (wm_dbd_store(r, &st) != APR_SUCCESS) {
         return send_status_only(r, &msg->hdr, self, WM_SC_COMMAND_FAILED);

@@ -21,6 +21,7 @@
 
 #include "wm_digest.h"
 #include "wm_dm.h"
+#include "wm_dm_profile.h"
 #include "wm_log.h"
 #include "wm_ops.h"
 #include "wm_secret.h"
@@ -46,6 +47,8 @@ typedef struct {
     int nonces_bound;       /* nonces bound to this session */
     int more_asked;         /* the reply asks for the next message (1222) */
     apr_size_t base_size;   /* the reply before any Status or command */
+    apr_hash_t *settle;     /* profile operations answered in this message:
+                               id -> wm_kv_t array of refused CmdRefs */
     apr_int64_t now;
     apr_pool_t *p;
 } dm_t;
@@ -236,6 +239,57 @@ static wm_op_t *op_of_ref(dm_t *dm, const char *cmd_ref, int *pidx)
     return op;
 }
 
+/* Notes a profile operation this message answered, and a status of 300
+ * or more it gave one of its commands (c, or NULL), for settle_profiles. */
+static void to_settle(dm_t *dm, apr_int64_t id, const wm_sml_cmd_t *c)
+{
+    const char *key = apr_psprintf(dm->p, "%" APR_INT64_T_FMT, id);
+    apr_array_header_t *failed;
+
+    if (!dm->settle) {
+        dm->settle = apr_hash_make(dm->p);
+    }
+    if (!(failed = apr_hash_get(dm->settle, key, APR_HASH_KEY_STRING))) {
+        failed = apr_array_make(dm->p, 2, sizeof(wm_kv_t));
+        apr_hash_set(dm->settle, key, APR_HASH_KEY_STRING, failed);
+    }
+    if (c) {
+        wm_kv_t *kv = apr_array_push(failed);
+        kv->key = c->cmd_ref;
+        kv->value = c->data ? c->data : "";
+    }
+}
+
+/* The profile operations this message completed move their device's
+ * profile rows on (wm_dm_profile.h); a drifted profile is queued again. */
+static apr_status_t settle_profiles(dm_t *dm)
+{
+    apr_hash_index_t *hi;
+    apr_status_t rv;
+
+    for (hi = dm->settle ? apr_hash_first(dm->p, dm->settle) : NULL; hi;
+         hi = apr_hash_next(hi)) {
+        const char *key;
+        apr_array_header_t *failed;
+        wm_op_t *op;
+        int queued = 0;
+
+        apr_hash_this(hi, (const void **)&key, NULL, (void **)&failed);
+        if ((rv = wm_store_op_get(dm->st, apr_atoi64(key), &op, dm->p))) {
+            return rv;
+        }
+        if (!op || (strcmp(op->state, "done") && strcmp(op->state, "failed"))) {
+            continue; /* more statuses to come */
+        }
+        if ((rv = wm_dm_profile_settle(dm->st, dm->dev, op, failed,
+                                       &dm->conf->profiles, dm->now, &queued,
+                                       dm->p))) {
+            return rv;
+        }
+    }
+    return APR_SUCCESS;
+}
+
 /* A device Status for one of our commands (OMA-DM status codes): 300 and
  * above fails the operation; it is done when every top-level command has
  * a 2xx (an Atomic's own status speaks for its commands). A command of
@@ -254,6 +308,9 @@ static apr_status_t on_status(dm_t *dm, const wm_sml_cmd_t *c)
     }
     if (!(op = op_of_ref(dm, c->cmd_ref, &idx))) {
         return APR_SUCCESS;
+    }
+    if (wm_dm_profile_op(op->type)) {
+        to_settle(dm, op->id, code >= 300 || code < 200 ? c : NULL);
     }
     if (code >= 300 || code < 200) {
         if (strcmp(op->state, "sent") && strcmp(op->state, "done")) {
@@ -313,6 +370,9 @@ static apr_status_t on_results(dm_t *dm, const wm_sml_cmd_t *c, int *pcode)
     if (!c->cmd_ref || !(op = op_of_ref(dm, c->cmd_ref, &idx))) {
         *pcode = WM_SC_FORBIDDEN;
         return APR_SUCCESS;
+    }
+    if (wm_dm_profile_op(op->type)) {
+        to_settle(dm, op->id, NULL);
     }
     *pcode = WM_SC_OK;
     for (i = 0; i < c->items->nelts; i++) {
@@ -588,7 +648,7 @@ static apr_status_t handle(dm_t *dm, const char *cert_sha1, const char *cert_cn)
      * messages, and bursts of sessions, cost no write for it. */
     if ((dm->now - dm->dev->last_seen >= WM_DM_SEEN_EVERY
          && (rv = wm_store_device_seen(dm->st, id, dm->now, dm->p))) ||
-        (rv = process(dm))) {
+        (rv = process(dm)) || (rv = settle_profiles(dm))) {
         return rv;
     }
     if (dm->res->unenrolled) {
@@ -601,6 +661,14 @@ static apr_status_t handle(dm_t *dm, const char *cert_sha1, const char *cert_cn)
         dm->more_asked = 1;
     }
     else {
+        int queued = 0;
+        /* Profile work (wm_dm_profile.h) is known from the device row
+         * itself: its generations and its read-back time. */
+        if (wm_dm_profile_due(dm->dev, dm->now) &&
+            (rv = wm_dm_profile_plan(dm->st, dm->dev, &dm->conf->profiles,
+                                     dm->now, &queued, dm->p))) {
+            return rv;
+        }
         if ((rv = send_ops(dm))) {
             return rv;
         }

@@ -17,6 +17,30 @@
 #include "wm_opjson.h"
 #include "wm_store.h"
 
+typedef struct {
+    apr_array_header_t *parts;
+    apr_pool_t *p;
+} dump_t;
+
+static int dump_cb(const char *buf, size_t size, void *data)
+{
+    dump_t *d = data;
+    APR_ARRAY_PUSH(d->parts, const char *) = apr_pstrmemdup(d->p, buf, size);
+    return 0;
+}
+
+const char *wm_json_dump(const json_t *j, size_t flags, apr_pool_t *p)
+{
+    dump_t d;
+
+    d.parts = apr_array_make(p, 8, sizeof(const char *));
+    d.p = p;
+    if (json_dump_callback(j, dump_cb, &d, flags)) {
+        return NULL;
+    }
+    return apr_array_pstrcat(p, d.parts, 0);
+}
+
 static const char *copy_string(json_t *obj, const char *key, apr_pool_t *p)
 {
     json_t *v = json_object_get(obj, key);
@@ -126,6 +150,77 @@ apr_status_t wm_opjson_request(const char *buf, apr_size_t len,
         rv = read_settings(json_object_get(body, "settings"), params, perr, p);
     }
     *ptype = type;
+leave:
+    json_decref(body);
+    return rv;
+}
+
+apr_status_t wm_opjson_profile(const char *buf, apr_size_t len,
+                               const char **pname, wm_profile_def_t *def,
+                               const char **pdefinition, const char **perr,
+                               apr_pool_t *p)
+{
+    json_error_t jerr;
+    json_t *body, *set, *sml, *name, *canon;
+    apr_status_t rv = APR_SUCCESS;
+    wm_op_params_t params;
+    const char *key;
+    json_t *v;
+
+    *pname = NULL;
+    memset(def, 0, sizeof(*def));
+    body = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!body) {
+        *perr = apr_psprintf(p, "malformed JSON: %s", jerr.text);
+        return APR_EINVAL;
+    }
+    if (!json_is_object(body)) {
+        *perr = "the body must be {\"name\": ..., \"settings\": {...}, "
+                "\"syncml\": \"...\"}";
+        rv = APR_EINVAL;
+        goto leave;
+    }
+    json_object_foreach(body, key, v)
+    {
+        if (strcmp(key, "name") && strcmp(key, "settings") &&
+            strcmp(key, "syncml")) {
+            *perr = apr_psprintf(p, "a profile has no field \"%s\"", key);
+            rv = APR_EINVAL;
+            goto leave;
+        }
+    }
+    name = json_object_get(body, "name");
+    set = json_object_get(body, "settings");
+    sml = json_object_get(body, "syncml");
+    if ((name && !json_is_string(name)) || (sml && !json_is_string(sml))) {
+        *perr = "name and syncml must be strings";
+        rv = APR_EINVAL;
+        goto leave;
+    }
+    *pname = name ? apr_pstrdup(p, json_string_value(name)) : NULL;
+    if (set) {
+        memset(&params, 0, sizeof(params));
+        if ((rv = read_settings(set, &params, perr, p))) {
+            goto leave;
+        }
+        def->settings = params.settings;
+    }
+    def->syncml = sml ? apr_pstrdup(p, json_string_value(sml)) : NULL;
+    /* The definition as stored and shown: settings and syncml only, keys
+     * sorted, so that saving the same definition again is no change. */
+    canon = json_object();
+    if (set) {
+        json_object_set(canon, "settings", set);
+    }
+    if (sml) {
+        json_object_set(canon, "syncml", sml);
+    }
+    *pdefinition = wm_json_dump(canon, JSON_COMPACT | JSON_SORT_KEYS, p);
+    json_decref(canon);
+    if (!*pdefinition) {
+        *perr = "out of memory";
+        rv = APR_ENOMEM;
+    }
 leave:
     json_decref(body);
     return rv;

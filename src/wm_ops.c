@@ -558,6 +558,37 @@ const char *wm_ops_render(const char *body, apr_int64_t op_id, apr_pool_t *p)
     return out;
 }
 
+static const wm_sml_cmd_t *find_cmd(const apr_array_header_t *cmds,
+                                    const char *cmd_id)
+{
+    int i;
+    for (i = 0; cmds && i < cmds->nelts; i++) {
+        const wm_sml_cmd_t *c = APR_ARRAY_IDX(cmds, i, wm_sml_cmd_t *);
+        const wm_sml_cmd_t *hit;
+        if (c->cmd_id && !strcmp(c->cmd_id, cmd_id)) {
+            return c;
+        }
+        if ((hit = find_cmd(c->children, cmd_id))) {
+            return hit;
+        }
+    }
+    return NULL;
+}
+
+const char *wm_ops_target_of(const char *body, int idx, apr_pool_t *p)
+{
+    apr_array_header_t *cmds;
+    const wm_sml_cmd_t *c;
+    const char *err;
+
+    if (wm_syncml_parse_commands(&cmds, body, strlen(body) + 1, &err, p) ||
+        !(c = find_cmd(cmds, apr_psprintf(p, "#%d", idx))) ||
+        c->items->nelts == 0) {
+        return NULL;
+    }
+    return APR_ARRAY_IDX(c->items, 0, wm_sml_item_t *)->target;
+}
+
 const char *wm_ops_uri_key(const char *uri, apr_pool_t *p)
 {
     char *out = apr_palloc(p, strlen(uri) * 3 + 1), *o = out;

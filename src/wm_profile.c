@@ -17,6 +17,7 @@
 #include <apr_strings.h>
 #include <jansson.h>
 
+#include "wm_opjson.h"
 #include "wm_ops.h"
 #include "wm_profile.h"
 #include "wm_store.h"
@@ -153,35 +154,21 @@ static const char *command_of(const char *name,
     return any ? apr_array_pstrcat(p, parts, 0) : NULL;
 }
 
-typedef struct {
-    apr_array_header_t *parts;
-    apr_pool_t *p;
-} dump_t;
-
-static int dump_cb(const char *buf, size_t size, void *data)
-{
-    dump_t *d = data;
-    APR_ARRAY_PUSH(d->parts, const char *) = apr_pstrmemdup(d->p, buf, size);
-    return 0;
-}
-
 /* JSON [[uri, value], ...], written into the pool (no allocation of
  * jansson's outlives this function). */
 static const char *nodes_json(const apr_array_header_t *nodes, apr_pool_t *p)
 {
     json_t *a = json_array();
-    dump_t d;
-    int i, rc;
+    const char *out;
+    int i;
 
     for (i = 0; i < nodes->nelts; i++) {
         const wm_kv_t *kv = &APR_ARRAY_IDX(nodes, i, wm_kv_t);
         json_array_append_new(a, json_pack("[s,s]", kv->key, kv->value));
     }
-    d.parts = apr_array_make(p, 8, sizeof(const char *));
-    d.p = p;
-    rc = json_dump_callback(a, dump_cb, &d, JSON_COMPACT);
+    out = wm_json_dump(a, JSON_COMPACT, p);
     json_decref(a);
-    return rc ? NULL : apr_array_pstrcat(p, d.parts, 0);
+    return out;
 }
 
 apr_status_t wm_profile_compile(const wm_profile_def_t *def, apr_size_t max,

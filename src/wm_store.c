@@ -125,10 +125,81 @@ static const char *const migration_3[] = {
     " PRIMARY KEY (device_id, cmd_ref, seq))",
     NULL};
 
+/* Profiles (wm_store_profile.h): groups and their members, profiles and
+ * their versions, assignments, each device's state per profile and the
+ * generations that tell a check-in it has profile work; who queued each
+ * operation and the audit log of administrators' actions; indexes for the
+ * device list's filters. */
+static const char *const migration_profiles[] = {
+    "ALTER TABLE devices ADD COLUMN desired_gen BIGINT NOT NULL DEFAULT 1",
+    "ALTER TABLE devices ADD COLUMN applied_gen BIGINT NOT NULL DEFAULT 0",
+    "ALTER TABLE devices ADD COLUMN verify_at BIGINT NOT NULL DEFAULT 0",
+    "ALTER TABLE operations ADD COLUMN created_by VARCHAR(255)",
+    "CREATE TABLE device_groups ("
+    " id @ID@,"
+    " name VARCHAR(128) NOT NULL UNIQUE,"
+    " created BIGINT NOT NULL)",
+    "CREATE TABLE group_members ("
+    " group_id BIGINT NOT NULL,"
+    " device_id VARCHAR(255) NOT NULL,"
+    " PRIMARY KEY (group_id, device_id))",
+    "CREATE INDEX group_members_device ON group_members (device_id)",
+    "CREATE TABLE profiles ("
+    " id @ID@,"
+    " name VARCHAR(128) NOT NULL UNIQUE,"
+    " version INTEGER NOT NULL,"
+    " definition TEXT NOT NULL,"
+    " created BIGINT NOT NULL,"
+    " updated BIGINT NOT NULL)",
+    "CREATE TABLE profile_versions ("
+    " profile_id BIGINT NOT NULL,"
+    " version INTEGER NOT NULL,"
+    " apply_body TEXT NOT NULL,"
+    " verify_body TEXT NOT NULL,"
+    " remove_body TEXT,"
+    " nodes TEXT NOT NULL,"
+    " created BIGINT NOT NULL,"
+    " PRIMARY KEY (profile_id, version))",
+    "CREATE TABLE profile_targets ("
+    " profile_id BIGINT NOT NULL,"
+    " group_id BIGINT NOT NULL,"
+    " PRIMARY KEY (profile_id, group_id))",
+    "CREATE INDEX profile_targets_group ON profile_targets (group_id)",
+    "CREATE TABLE device_profiles ("
+    " device_id VARCHAR(255) NOT NULL,"
+    " profile_id BIGINT NOT NULL,"
+    " version INTEGER NOT NULL,"
+    " state VARCHAR(16) NOT NULL,"
+    " op_id BIGINT,"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " error TEXT,"
+    " updated BIGINT NOT NULL,"
+    " verified BIGINT NOT NULL DEFAULT 0,"
+    " PRIMARY KEY (device_id, profile_id))",
+    "CREATE INDEX device_profiles_state ON device_profiles "
+    "(profile_id, state, device_id)",
+    "CREATE TABLE audit_log ("
+    " id @ID@,"
+    " at BIGINT NOT NULL,"
+    " actor VARCHAR(255) NOT NULL,"
+    " action VARCHAR(64) NOT NULL,"
+    " object_type VARCHAR(32) NOT NULL,"
+    " object_id VARCHAR(255),"
+    " device_id VARCHAR(255),"
+    " detail TEXT)",
+    "CREATE INDEX audit_device ON audit_log (device_id, id)",
+    "CREATE INDEX audit_object ON audit_log (object_type, object_id, id)",
+    "CREATE INDEX devices_state ON devices (state, device_id)",
+    "CREATE INDEX devices_os ON devices (os_version, device_id)",
+    "CREATE INDEX devices_user ON devices (user_name)",
+    "CREATE INDEX devices_name ON devices (device_name)",
+    NULL};
+
 static const char *const *const migrations[] = {
     migration_1,
     migration_2,
     migration_3,
+    migration_profiles,
 };
 
 /* One migration per schema version, no more, no fewer. */
@@ -146,6 +217,10 @@ typedef char
     "cert_not_after, digest_ha1, state, enrolled_at, last_seen, "              \
     "poll_interval"
 
+/* What a check-in needs to know of the device's profiles, read with the
+ * device itself (wm_store_profile.h): no lookup of its own. */
+#define DEVICE_GENS "desired_gen, applied_gen, verify_at"
+
 /* An integer argument. apr_dbd declares a %s argument varchar when it
  * prepares for PostgreSQL, which then refuses to compare it with a BIGINT
  * column; %lld declares it bigint. Values are still passed as strings. */
@@ -158,14 +233,12 @@ typedef char
 
 #define OP_COLS                                                                \
     "id, device_id, type, body, state, status, cmd_count, cmds_pending, "      \
-    "created, sent, completed, sent_session"
+    "created, sent, completed, sent_session, created_by"
 
-static const struct {
-    const char *label;
-    const char *sql;
-} statements[] = {
+static const wm_store_sql_t statements[] = {
     {"wm_device_get",
-     "SELECT " DEVICE_COLS " FROM devices WHERE device_id = %s"},
+     "SELECT " DEVICE_COLS ", " DEVICE_GENS " FROM devices WHERE device_id = "
+     "%s"},
     {"wm_device_insert", "INSERT INTO devices (" DEVICE_COLS ") VALUES "
                          "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, " INT_ARG
                          ", %s, %s, " INT_ARG ", " INT_ARG ", " INT_ARG ")"},
@@ -177,7 +250,8 @@ static const struct {
      ", last_seen = " INT_ARG ", "
      "poll_interval = " INT_ARG " WHERE device_id = %s"},
     {"wm_device_list",
-     "SELECT " DEVICE_COLS " FROM devices WHERE device_id > %s "
+     "SELECT " DEVICE_COLS ", " DEVICE_GENS " FROM devices WHERE device_id > "
+     "%s "
      "ORDER BY device_id LIMIT " INT_ARG},
     {"wm_device_seen",
      "UPDATE devices SET last_seen = " INT_ARG " WHERE device_id = %s"},
@@ -329,6 +403,19 @@ apr_status_t wm_store_exec(wm_store_t *st, const char *sql, apr_pool_t *p)
     return APR_SUCCESS;
 }
 
+static const size_t statements_count =
+    sizeof(statements) / sizeof(statements[0]);
+
+/* Every statement a connection prepares: the store's own, then those of
+ * the profile store (wm_store_profile.c). */
+static const struct {
+    const wm_store_sql_t *sql;
+    const size_t *count;
+} tables[] = {
+    {statements, &statements_count},
+    {wm_store_profile_sql, &wm_store_profile_sql_count},
+};
+
 apr_dbd_prepared_t *wm_store_stmt(wm_store_t *st, const char *label)
 {
     return apr_hash_get(st->prepared, label, APR_HASH_KEY_STRING);
@@ -385,12 +472,15 @@ apr_status_t wm_store_run(wm_store_t *st, const char *label, int *pnrows,
 
     /* The argument count is the statement's: a mismatch is a bug, caught
      * here rather than read past the arguments. */
-    for (k = 0; k < sizeof(statements) / sizeof(statements[0]); k++) {
-        if (!strcmp(statements[k].label, label)
-            && placeholders(statements[k].sql) != nargs) {
-            st->err = apr_psprintf(p, "%s takes %d arguments, not %d", label,
-                                   placeholders(statements[k].sql), nargs);
-            return APR_EINVAL;
+    for (k = 0; k < sizeof(tables) / sizeof(tables[0]); k++) {
+        size_t j;
+        for (j = 0; j < *tables[k].count; j++) {
+            const wm_store_sql_t *q = &tables[k].sql[j];
+            if (!strcmp(q->label, label) && placeholders(q->sql) != nargs) {
+                st->err = apr_psprintf(p, "%s takes %d arguments, not %d",
+                                       label, placeholders(q->sql), nargs);
+                return APR_EINVAL;
+            }
         }
     }
     /* apr_dbd_pquery takes the arguments as an array; a NULL is SQL NULL. */
@@ -435,6 +525,45 @@ apr_status_t wm_store_kv_list(wm_store_t *st, const char *label,
         kv->value = wm_store_entry(st, row, 1, p);
     }
     return APR_SUCCESS;
+}
+
+apr_status_t wm_store_rows(wm_store_t *st, const char *label, int ncols,
+                           apr_array_header_t **prows, apr_pool_t *p,
+                           int nargs, ...)
+{
+    const char **args = apr_palloc(p, sizeof(const char *) * (nargs + 1));
+    apr_array_header_t *rows = apr_array_make(p, 8, sizeof(const char **));
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    int rc, i, taken = 0;
+    va_list ap;
+
+    *prows = rows;
+    va_start(ap, nargs);
+    for (i = 0; i < nargs; i++) {
+        args[i] = va_arg(ap, const char *);
+    }
+    va_end(ap);
+    /* A statement with RETURNING writes: one writer at a time (SQLite). */
+    if (!st->locked) {
+        write_lock(st);
+        taken = st->locked;
+    }
+    rc = apr_dbd_pselect(st->driver, p, st->handle, &res,
+                         wm_store_stmt(st, label), 1, nargs, args);
+    if (!rc) {
+        while (apr_dbd_get_row(st->driver, p, res, &row, -1) == 0) {
+            const char **r = apr_palloc(p, sizeof(const char *) * ncols);
+            for (i = 0; i < ncols; i++) {
+                r[i] = wm_store_entry(st, row, i, p);
+            }
+            APR_ARRAY_PUSH(rows, const char **) = r;
+        }
+    }
+    if (taken) {
+        write_unlock(st);
+    }
+    return rc ? wm_store_db_error(st, rc, label, p) : APR_SUCCESS;
 }
 
 const char *wm_store_entry(wm_store_t *st, apr_dbd_row_t *row, int col,
@@ -583,7 +712,7 @@ static apr_status_t setup_connection(wm_store_t *st, apr_pool_t *conn_pool,
                                      apr_pool_t *p)
 {
     apr_status_t rv;
-    size_t i;
+    size_t i, t;
     int rc, attempt;
 
     if (!st->pgsql) {
@@ -612,15 +741,17 @@ static apr_status_t setup_connection(wm_store_t *st, apr_pool_t *conn_pool,
     /* The statements live in the connection's own pool: the SQLite driver
      * walks its list of statements when it closes the connection, so they
      * must not be freed before it. */
-    for (i = 0; i < sizeof(statements) / sizeof(statements[0]); i++) {
-        apr_dbd_prepared_t *ps = NULL;
-        rc = apr_dbd_prepare(st->driver, conn_pool, st->handle,
-                             statements[i].sql, statements[i].label, &ps);
-        if (rc) {
-            return wm_store_db_error(st, rc, statements[i].label, p);
+    for (t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
+        for (i = 0; i < *tables[t].count; i++) {
+            const wm_store_sql_t *q = &tables[t].sql[i];
+            apr_dbd_prepared_t *ps = NULL;
+            rc = apr_dbd_prepare(st->driver, conn_pool, st->handle, q->sql,
+                                 q->label, &ps);
+            if (rc) {
+                return wm_store_db_error(st, rc, q->label, p);
+            }
+            apr_hash_set(st->prepared, q->label, APR_HASH_KEY_STRING, ps);
         }
-        apr_hash_set(st->prepared, statements[i].label, APR_HASH_KEY_STRING,
-                     ps);
     }
     apr_hash_set(st->prepared, READY_LABEL, APR_HASH_KEY_STRING, st);
     return APR_SUCCESS;
@@ -708,6 +839,9 @@ static wm_device_t *device_of(wm_store_t *st, apr_dbd_row_t *row, apr_pool_t *p)
     dev->enrolled_at = wm_store_to_i64(wm_store_entry(st, row, 13, p));
     dev->last_seen = wm_store_to_i64(wm_store_entry(st, row, 14, p));
     dev->poll_interval = (int)wm_store_to_i64(wm_store_entry(st, row, 15, p));
+    dev->desired_gen = wm_store_to_i64(wm_store_entry(st, row, 16, p));
+    dev->applied_gen = wm_store_to_i64(wm_store_entry(st, row, 17, p));
+    dev->verify_at = wm_store_to_i64(wm_store_entry(st, row, 18, p));
     return dev;
 }
 

@@ -36,6 +36,7 @@ static wm_op_t *op_of(wm_store_t *st, apr_dbd_row_t *row, apr_pool_t *p)
     op->sent = wm_store_to_i64(wm_store_entry(st, row, 9, p));
     op->completed = wm_store_to_i64(wm_store_entry(st, row, 10, p));
     op->sent_session = wm_store_entry(st, row, 11, p);
+    op->created_by = wm_store_entry(st, row, 12, p);
     return op;
 }
 

@@ -1374,6 +1374,104 @@ sub dm_answer_cmds {
     return (@status, @results);
 }
 
+# The answer of a device that keeps the values of its nodes in
+# $self->{nodes} (a hash LocURI => value): Add and Replace set them, Delete
+# removes them (404 when absent), Get reports them (a Results of the
+# nodes it has; 404 when it has none), Exec succeeds. An Atomic is all or
+# nothing (MS-MDM 2.2.7.1): when one of its commands is refused, the
+# Atomic gets 507, the refused command its code, the others 216 (rolled
+# back), and no value changes. Options: refuse (sub { uri } returning a
+# status code to refuse a write with, or undef). The statuses and results
+# of nested commands are sent too, as Windows does.
+sub dm_device_cmds {
+    my($self, %o) = @_;
+    my $reply = $o{reply} // $self->{dm_reply} // {};
+    my $ref = xml_escape($reply->{msg_id} // '1');
+    my $nodes = $self->{nodes} //= {};
+    my(@status, @results);
+    my $status = sub {
+        my($c, $code) = @_;
+        push @status, "<Status><CmdID>*</CmdID><MsgRef>$ref</MsgRef><CmdRef>"
+            . xml_escape($c->{cmd_id} // '') . "</CmdRef><Cmd>$c->{name}"
+            . "</Cmd><Data>$code</Data></Status>";
+    };
+    my $refuse = $o{refuse} // sub { undef };
+    # The code a write would get, without doing it.
+    my $check = sub {
+        my $c = shift;
+        for my $it (@{ $c->{items} }) {
+            my $code = $refuse->($it->{target});
+            return $code if defined $code;
+            return 404 if $c->{name} eq 'Delete'
+                          && !exists $nodes->{ $it->{target} };
+        }
+        return 200;
+    };
+    my $apply = sub {
+        my $c = shift;
+        for my $it (@{ $c->{items} }) {
+            if ($c->{name} eq 'Delete') {
+                delete $nodes->{ $it->{target} };
+            }
+            elsif ($c->{name} eq 'Add' || $c->{name} eq 'Replace') {
+                $nodes->{ $it->{target} } =
+                    length($it->{data_xml} // '') ? $it->{data_xml}
+                                                  : $it->{data} // '';
+            }
+        }
+    };
+    my $one;
+    $one = sub {
+        my $c = shift;
+        if ($c->{name} eq 'Atomic') {
+            my @kids = @{ $c->{children} };
+            my @codes = map { $check->($_) } @kids;
+            if (grep { $_ >= 300 } @codes) {
+                $status->($c, 507);
+                $status->($kids[$_], $codes[$_] >= 300 ? $codes[$_] : 216)
+                    for 0 .. $#kids;
+                return;
+            }
+            $status->($c, 200);
+            for (@kids) { $one->($_) }
+            return;
+        }
+        if ($c->{name} eq 'Get') {
+            my @have = grep { exists $nodes->{ $_->{target} } } @{ $c->{items} };
+            $status->($c, @have ? 200 : 404);
+            push @results, "<Results><CmdID>*</CmdID><MsgRef>$ref</MsgRef>"
+                . '<CmdRef>' . xml_escape($c->{cmd_id} // '') . '</CmdRef>'
+                . '<Cmd>Get</Cmd>' . join('', map {
+                      '<Item><Source><LocURI>' . xml_escape($_->{target})
+                      . '</LocURI></Source><Data>'
+                      . xml_escape($nodes->{ $_->{target} }) . '</Data></Item>'
+                  } @have) . '</Results>' if @have;
+            return;
+        }
+        my $code = $c->{name} eq 'Exec' ? 200 : $check->($c);
+        $apply->($c) if $code < 300;
+        $status->($c, $code);
+    };
+    $one->($_) for @{ $reply->{commands} || [] };
+    return ("<Status><CmdID>*</CmdID><MsgRef>$ref</MsgRef><CmdRef>0</CmdRef>"
+            . '<Cmd>SyncHdr</Cmd><Data>200</Data></Status>', @status, @results);
+}
+
+# A whole session of that device: package 1, then its answer to every
+# reply that holds commands (at most 20). Returns the replies.
+sub dm_device_session {
+    my($self, %o) = @_;
+    $self->dm_begin(%o);
+    my @replies = ($self->dm_send(%o, cmds => [$self->dm_package1_cmds(%o)]));
+    my $n = 0;
+    while (@{ $replies[-1]{commands} } && $replies[-1]{code} == 200
+           && $n++ < 20) {
+        push @replies, $self->dm_send(first_cmd_id => 1, %o,
+                                      cmds => [$self->dm_device_cmds(%o)]);
+    }
+    return @replies;
+}
+
 # Sends the answer to the last reply (options: those of dm_answer_cmds
 # and dm_send; extra => [more commands after the answers]).
 sub dm_answer {
