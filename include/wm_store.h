@@ -106,10 +106,30 @@ typedef struct wm_device_t {
 apr_status_t wm_store_device_get(wm_store_t *st, const char *device_id,
                                  wm_device_t **pdev, apr_pool_t *p);
 
+/** What the device list shows; NULL fields (group -1, profile 0) do not
+ *  filter. */
+typedef struct wm_device_filter_t {
+    const char *q;             /* prefix of the DeviceID, name or user */
+    const char *state;         /* enrolled or unenrolled */
+    const char *os_version;    /* prefix, e.g. "10.0.22631" */
+    apr_int64_t group;         /* members of this group */
+    apr_int64_t profile;       /* devices holding this profile ... */
+    const char *profile_state; /* ... (or any) in this state */
+} wm_device_filter_t;
+
 /** Devices in DeviceID order after the cursor after (NULL or "": from
- *  the first), at most limit; *pdevs holds wm_device_t *. */
-apr_status_t wm_store_device_list(wm_store_t *st, const char *after, int limit,
+ *  the first), at most limit, that pass the filter f (NULL: all);
+ *  *pdevs holds wm_device_t *. */
+apr_status_t wm_store_device_list(wm_store_t *st,
+                                  const wm_device_filter_t *f,
+                                  const char *after, int limit,
                                   apr_array_header_t **pdevs, apr_pool_t *p);
+
+/** Rows [state, count, seen within the hour, within the day (not the
+ *  hour), longer ago, never], one per device state. */
+apr_status_t wm_store_device_summary(wm_store_t *st, apr_int64_t now,
+                                     apr_array_header_t **prows,
+                                     apr_pool_t *p);
 
 /** Inserts the device, or replaces every field of the existing row with
  *  the same DeviceID (re-enrollment; the caller decides it is allowed). */

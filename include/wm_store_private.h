@@ -74,4 +74,7 @@ apr_status_t wm_store_rows(wm_store_t *st, const char *label, int ncols,
                            apr_array_header_t **prows, apr_pool_t *p,
                            int nargs, ...);
 
+/** A LIKE pattern (ESCAPE '!') for text as a prefix, or anywhere. */
+const char *wm_store_like(const char *text, int anywhere, apr_pool_t *p);
+
 #endif /* WM_STORE_PRIVATE_H */

@@ -302,17 +302,54 @@ static int batch(request_rec *r, const wm_srv_conf_t *sc, wm_store_t *st,
 
 /* ------------------------------------------------------------ reads */
 
+/* A positive number from a query parameter; 0 when absent, -1 when it is
+ * not one. */
+static apr_int64_t id_arg(request_rec *r, const char *name)
+{
+    const char *v = wm_admin_arg(r, name);
+    char *end;
+    apr_int64_t n;
+
+    if (!v) {
+        return 0;
+    }
+    n = apr_strtoi64(v, &end, 10);
+    return (*v && !*end && n > 0) ? n : -1;
+}
+
+/* GET devices: pages, searched and filtered (q, state, os, group,
+ * profile, profile_state). */
 static int list_devices(request_rec *r, wm_store_t *st)
 {
     apr_array_header_t *devs;
+    wm_device_filter_t f;
     json_t *list;
     int limit, i;
-    const char *next = NULL;
+    const char *next = NULL, *group = wm_admin_arg(r, "group");
 
     if (!wm_admin_limit(r, &limit)) {
         return wm_admin_error(r, HTTP_BAD_REQUEST, "limit must be 1 to 500");
     }
-    if (wm_store_device_list(st, wm_admin_arg(r, "after"), limit, &devs, r->pool)) {
+    memset(&f, 0, sizeof(f));
+    f.q = wm_admin_arg(r, "q");
+    f.state = wm_admin_arg(r, "state");
+    f.os_version = wm_admin_arg(r, "os");
+    f.profile_state = wm_admin_arg(r, "profile_state");
+    f.group = !group ? -1 : !strcmp(group, "all") ? 0 : id_arg(r, "group");
+    f.profile = id_arg(r, "profile");
+    if ((group && f.group < 0) || f.profile < 0) {
+        return wm_admin_error(r, HTTP_BAD_REQUEST,
+                              "group and profile are ids (group may be "
+                              "\"all\")");
+    }
+    if (f.group == 0) {
+        f.group = -1; /* every device: no filter */
+    }
+    if (f.q && !*f.q) {
+        f.q = NULL;
+    }
+    if (wm_store_device_list(st, &f, wm_admin_arg(r, "after"), limit, &devs,
+                             r->pool)) {
         return wm_admin_error(r, HTTP_INTERNAL_SERVER_ERROR,
                           "the database is unavailable");
     }
@@ -327,6 +364,41 @@ static int list_devices(request_rec *r, wm_store_t *st)
     return wm_admin_send_json(r, HTTP_OK,
                      wm_admin_owned(r, json_pack("{s:O,s:o}", "devices", list, "next",
                                         wm_admin_str(next))));
+}
+
+/* GET summary: devices by state, and the enrolled ones by when they were
+ * last seen. */
+static int summary(request_rec *r, wm_store_t *st)
+{
+    apr_array_header_t *rows;
+    json_t *states = json_object(), *seen;
+    json_int_t n[4] = {0, 0, 0, 0};
+    int i, k;
+
+    if (wm_store_device_summary(st, apr_time_sec(apr_time_now()), &rows,
+                                r->pool)) {
+        json_decref(states);
+        return wm_admin_error(r, HTTP_INTERNAL_SERVER_ERROR,
+                              "the database is unavailable");
+    }
+    json_object_set_new(states, "enrolled", json_integer(0));
+    json_object_set_new(states, "unenrolled", json_integer(0));
+    for (i = 0; i < rows->nelts; i++) {
+        const char **row = APR_ARRAY_IDX(rows, i, const char **);
+        json_object_set_new(states, row[0],
+                            json_integer((json_int_t)apr_atoi64(row[1])));
+        if (!strcmp(row[0], "enrolled")) {
+            for (k = 0; k < 4; k++) {
+                n[k] = (json_int_t)apr_atoi64(row[2 + k]);
+            }
+        }
+    }
+    seen = json_pack("{s:I,s:I,s:I,s:I}", "hour", n[0], "day", n[1], "older",
+                     n[2], "never", n[3]);
+    return wm_admin_send_json(
+        r, HTTP_OK,
+        wm_admin_owned(r, json_pack("{s:o,s:o}", "states", states,
+                                    "last_seen", seen)));
 }
 
 static int get_device(request_rec *r, wm_store_t *st, const char *id)
@@ -511,6 +583,9 @@ int wm_ep_admin(request_rec *r, const wm_srv_conf_t *sc,
     }
     else if (nseg == 2 && !strcmp(seg[0], "operations") && m == M_GET) {
         return get_operation(r, st, seg[1]);
+    }
+    else if (nseg == 1 && !strcmp(seg[0], "summary") && m == M_GET) {
+        return summary(r, st);
     }
     if (nseg && (i = wm_admin_profiles(r, sc, st, m, seg, nseg)) != DECLINED) {
         return i;

@@ -249,10 +249,30 @@ static const wm_store_sql_t statements[] = {
      "digest_ha1 = %s, state = %s, enrolled_at = " INT_ARG
      ", last_seen = " INT_ARG ", "
      "poll_interval = " INT_ARG " WHERE device_id = %s"},
+    /* The device list walks the DeviceID index from the cursor; each
+     * filter is off when its argument is NULL (group -1, profile 0): a
+     * prefix of the DeviceID, name or user, the state, an OS version
+     * prefix, a group, a profile and/or a profile state. */
     {"wm_device_list",
      "SELECT " DEVICE_COLS ", " DEVICE_GENS " FROM devices WHERE device_id > "
-     "%s "
-     "ORDER BY device_id LIMIT " INT_ARG},
+     "%s AND (%s IS NULL OR device_id LIKE %s ESCAPE '!' OR device_name LIKE "
+     "%s ESCAPE '!' OR user_name LIKE %s ESCAPE '!') AND (%s IS NULL OR "
+     "state = %s) AND (%s IS NULL OR os_version LIKE %s ESCAPE '!') AND "
+     "(CAST(" INT_ARG " AS BIGINT) < 0 OR device_id IN (SELECT device_id FROM "
+     "group_members WHERE group_id = " INT_ARG ")) AND ((CAST(" INT_ARG
+     " AS BIGINT) = 0 AND %s IS NULL) OR EXISTS (SELECT 1 FROM "
+     "device_profiles d WHERE d.device_id = devices.device_id AND (%s IS NULL "
+     "OR d.state = %s) AND (CAST(" INT_ARG " AS BIGINT) = 0 OR d.profile_id = "
+     "CAST(" INT_ARG " AS BIGINT)))) ORDER BY device_id LIMIT " INT_ARG},
+    /* Devices by state, and by when they were last seen: within the hour,
+     * the day, longer ago, never. */
+    {"wm_device_summary",
+     "SELECT state, COUNT(*), SUM(CASE WHEN last_seen >= " INT_ARG
+     " THEN 1 ELSE 0 END), SUM(CASE WHEN last_seen > 0 AND last_seen < "
+     INT_ARG " AND last_seen >= " INT_ARG " THEN 1 ELSE 0 END), SUM(CASE "
+     "WHEN last_seen > 0 AND last_seen < " INT_ARG " THEN 1 ELSE 0 END), "
+     "SUM(CASE WHEN last_seen = 0 THEN 1 ELSE 0 END) FROM devices GROUP BY "
+     "state ORDER BY state"},
     {"wm_device_seen",
      "UPDATE devices SET last_seen = " INT_ARG " WHERE device_id = %s"},
     {"wm_device_state", "UPDATE devices SET state = %s WHERE device_id = %s"},
@@ -867,18 +887,50 @@ apr_status_t wm_store_device_get(wm_store_t *st, const char *device_id,
     return APR_SUCCESS;
 }
 
-apr_status_t wm_store_device_list(wm_store_t *st, const char *after, int limit,
+const char *wm_store_like(const char *text, int anywhere, apr_pool_t *p)
+{
+    char *out = apr_palloc(p, strlen(text) * 2 + 3), *o = out;
+    if (anywhere) {
+        *o++ = '%';
+    }
+    for (; *text; text++) {
+        if (*text == '%' || *text == '_' || *text == '!') {
+            *o++ = '!';
+        }
+        *o++ = *text;
+    }
+    *o++ = '%';
+    *o = '\0';
+    return out;
+}
+
+apr_status_t wm_store_device_list(wm_store_t *st,
+                                  const wm_device_filter_t *f,
+                                  const char *after, int limit,
                                   apr_array_header_t **pdevs, apr_pool_t *p)
 {
     apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *row = NULL;
     apr_array_header_t *devs = apr_array_make(p, limit, sizeof(wm_device_t *));
+    wm_device_filter_t none;
+    const char *q, *os;
     int rc;
 
+    if (!f) {
+        memset(&none, 0, sizeof(none));
+        none.group = -1;
+        f = &none;
+    }
+    q = f->q ? wm_store_like(f->q, 0, p) : NULL;
+    os = f->os_version ? wm_store_like(f->os_version, 0, p) : NULL;
     *pdevs = devs;
-    rc = apr_dbd_pvselect(st->driver, p, st->handle, &res,
-                          wm_store_stmt(st, "wm_device_list"), 1,
-                          after ? after : "", wm_store_i64(limit, p));
+    rc = apr_dbd_pvselect(
+        st->driver, p, st->handle, &res, wm_store_stmt(st, "wm_device_list"), 1,
+        after ? after : "", q, q, q, q, f->state, f->state, os, os,
+        wm_store_i64(f->group, p), wm_store_i64(f->group, p),
+        wm_store_i64(f->profile, p), f->profile_state, f->profile_state,
+        f->profile_state, wm_store_i64(f->profile, p),
+        wm_store_i64(f->profile, p), wm_store_i64(limit, p));
     if (rc) {
         return wm_store_db_error(st, rc, "wm_device_list", p);
     }
@@ -886,6 +938,16 @@ apr_status_t wm_store_device_list(wm_store_t *st, const char *after, int limit,
         APR_ARRAY_PUSH(devs, wm_device_t *) = device_of(st, row, p);
     }
     return APR_SUCCESS;
+}
+
+apr_status_t wm_store_device_summary(wm_store_t *st, apr_int64_t now,
+                                     apr_array_header_t **prows,
+                                     apr_pool_t *p)
+{
+    const char *hour = wm_store_i64(now - 3600, p);
+    const char *day = wm_store_i64(now - 86400, p);
+    return wm_store_rows(st, "wm_device_summary", 6, prows, p, 4, hour, hour,
+                         day, day);
 }
 
 apr_status_t wm_store_device_put(wm_store_t *st, const wm_device_t *d,

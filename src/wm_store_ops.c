@@ -170,23 +170,6 @@ apr_status_t wm_store_op_update(wm_store_t *st, apr_int64_t id,
         completed ? wm_store_i64(completed, p) : NULL, wm_store_i64(id, p));
 }
 
-/* A LIKE pattern matching text anywhere, with LIKE's own characters
- * escaped by '!' (the statement's ESCAPE). */
-static const char *like_anywhere(const char *text, apr_pool_t *p)
-{
-    char *out = apr_palloc(p, strlen(text) * 2 + 3), *o = out;
-    *o++ = '%';
-    for (; *text; text++) {
-        if (*text == '%' || *text == '_' || *text == '!') {
-            *o++ = '!';
-        }
-        *o++ = *text;
-    }
-    *o++ = '%';
-    *o = '\0';
-    return out;
-}
-
 apr_status_t wm_store_op_find_uri(wm_store_t *st, const char *device_id,
                                   const char *uri, apr_int64_t *pid,
                                   apr_pool_t *p)
@@ -198,7 +181,7 @@ apr_status_t wm_store_op_find_uri(wm_store_t *st, const char *device_id,
     *pid = 0;
     rc = apr_dbd_pvselect(st->driver, p, st->handle, &res,
                           wm_store_stmt(st, "wm_op_find_uri"), 1, device_id,
-                          like_anywhere(uri, p));
+                          wm_store_like(uri, 1, p));
     if (rc) {
         return wm_store_db_error(st, rc, "wm_op_find_uri", p);
     }

@@ -21,7 +21,7 @@ use POSIX ();
 use WinMDMTest qw(:all);
 use WinMDMDevice ();
 
-plan tests => 48, need_module('dbd');
+plan tests => 53, need_module('dbd');
 
 my $POLICY = './Device/Vendor/MSFT/Policy/Config/';
 my $IMAGE = './Device/Vendor/MSFT/Personalization/LockScreenImageUrl';
@@ -244,6 +244,29 @@ ok t_cmp(db_value('winmdm_tls', 'SELECT COUNT(*) FROM operations WHERE device_id
     my $d = api(GET => '/devices/' . $a->device_id . '/audit')->{json} || {};
     ok t_cmp(join(', ', map { $_->{action} } reverse @{ $d->{audit} || [] }),
              'group member added, group member removed', "A's audit log");
+}
+
+# --- the device list: search, filters, summary ---------------------------------------
+
+{
+    my $ids = sub {
+        my $j = api(GET => '/devices?limit=500&' . shift)->{json} || {};
+        return join ' ', map { $_->{device_id} } @{ $j->{devices} || [] };
+    };
+    my($ida, $idb) = ($a->device_id, $b->device_id);
+    ok t_cmp($ids->('q=' . substr($ida, 0, 12)), $ida,
+             'search by a DeviceID prefix');
+    ok t_cmp($ids->("profile=$BASE&profile_state=verified") =~ /\Q$ida\E/
+             && $ids->("profile=$BASE&profile_state=verified") =~ /\Q$idb\E/
+             ? 'both' : $ids->("profile=$BASE&profile_state=verified"),
+             'both', "filter: Baseline's verified devices");
+    api(POST => "/groups/$GID/devices", body => [$idb]);
+    ok t_cmp($ids->("group=$GID&state=enrolled"), $idb, 'filter: a group');
+    ok t_cmp(api(GET => '/devices?group=x')->{code}, 400, 'a bad group id: 400');
+    my $sum = api(GET => '/summary')->{json} || {};
+    ok t_cmp(($sum->{states}{enrolled} // 0) >= 2
+             && ($sum->{last_seen}{hour} // 0) >= 2 ? 'counted' : 'not counted',
+             'counted', 'the summary counts devices by state and last seen');
 }
 
 # The profiles leave the servers, so that no device enrolled later gets
