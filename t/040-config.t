@@ -22,6 +22,10 @@ my @cases = (
     ['missing CA key', "-WinMDMCAKeyFile", qr/WinMDMCAKeyFile is required/],
     ['bad poll interval', "WinMDMPollInterval 0",
      qr/WinMDMPollInterval: '0' is not a whole number from 1 to 1440/],
+    ['bad profile read-back interval', "WinMDMProfileVerifyInterval 0",
+     qr/WinMDMProfileVerifyInterval: '0' is not a whole number from 1 to 525600/],
+    ['bad profile re-apply limit', "WinMDMProfileReapplyLimit -1",
+     qr/WinMDMProfileReapplyLimit: '-1' is not a whole number from 0 to 100/],
     ['bad auth policy', "WinMDMAuthPolicy Kerberos",
      qr/WinMDMAuthPolicy: must be Federated or OnPremise/],
     ['bad device auth', "WinMDMDeviceAuth password",
@@ -51,9 +55,9 @@ my @cases = (
     ['vhost Off under main On', "VHOST=WinMDM Off", undef],
 );
 
-plan tests => 34;
+plan tests => 38;
 die "040-config.t: the plan must be twice the number of cases\n"
-    unless @cases * 2 == 34;
+    unless @cases * 2 == 38;
 
 my $httpd = Apache::Test::vars('httpd');
 my $state = Apache::Test::vars('t_state');
