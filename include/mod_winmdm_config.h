@@ -48,6 +48,7 @@ typedef struct wm_srv_conf_t {
     int poll_interval;                  /* WinMDMPollInterval, minutes */
     int device_auth;                    /* WinMDMDeviceAuth, wm_devauth_e */
     apr_off_t max_message_size;         /* WinMDMMaxMessageSize, bytes */
+    int tls_offload;                    /* WinMDMTLSOffload */
 
     /* Set at startup by wm_config_check, not by directives. */
     struct wm_ca_t *ca;
@@ -84,5 +85,6 @@ const char *wm_conf_provider_id(const wm_srv_conf_t *sc);
 int wm_conf_poll_interval(const wm_srv_conf_t *sc);
 wm_devauth_e wm_conf_device_auth(const wm_srv_conf_t *sc);
 apr_off_t wm_conf_max_message_size(const wm_srv_conf_t *sc);
+int wm_conf_tls_offload(const wm_srv_conf_t *sc);
 
 #endif /* MOD_WINMDM_CONFIG_H */

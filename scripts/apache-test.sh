@@ -39,17 +39,17 @@ test_user=${WINMDM_TEST_USER:-winmdmtest}
 # Apache::Test's own "select" mode picks the port again in every test
 # process, where the running server makes it pick another one; so a free
 # base port is chosen once, here. The default server and each named
-# virtual host take one port each, counting up from the base.
+# virtual host take one port each, counting up from the base (seven).
 if [ -z "${APACHE_TEST_PORT:-}" ]; then
     APACHE_TEST_PORT=$(perl -MIO::Socket::INET -e '
         for (my $base = 8529; $base < 9529; $base += 20) {
             my @socks;
-            for my $port ($base .. $base + 4) {
+            for my $port ($base .. $base + 6) {
                 my $s = IO::Socket::INET->new(LocalAddr => "0.0.0.0",
                     LocalPort => $port, Listen => 1, ReuseAddr => 1) or last;
                 push @socks, $s;
             }
-            if (@socks == 5) { print $base; exit 0 }
+            if (@socks == 7) { print $base; exit 0 }
         }
         exit 1')
 fi
@@ -136,13 +136,18 @@ as_user openssl x509 -req -sha256 -days 30 -in "$state/server.csr" \
 as_user chmod 0600 "$state/ca.key" "$state/server.key"
 # Users of the enrollment tests (t/05*.t): two of the enrolled domain,
 # one of a domain no server here enrolls (refused with s:Authorization),
-# and the real capture's OnPremise user (a name without a domain). The
+# and the real capture's OnPremise user (a name without a domain, which
+# WinMDMDomain refuses, and qualified). The
 # first keeps the file's original user.
 as_user htpasswd -cbB "$state/htpasswd" demo demo-password 2>/dev/null
 as_user htpasswd -bB "$state/htpasswd" demo@example.test demo-password 2>/dev/null
 as_user htpasswd -bB "$state/htpasswd" other@example.test other-password 2>/dev/null
 as_user htpasswd -bB "$state/htpasswd" outsider@elsewhere.test outsider-password 2>/dev/null
 as_user htpasswd -bB "$state/htpasswd" demio demo 2>/dev/null
+# The target of t/130-security.t's password guessing (its own user, so
+# the throttling it causes reaches no other test).
+as_user htpasswd -bB "$state/htpasswd" victim@example.test victim-password 2>/dev/null
+as_user htpasswd -bB "$state/htpasswd" demio@example.test demo 2>/dev/null
 # The administrator of the admin API (t/conf/extra.conf.in, t/070-*.t,
 # t/080-console.t).
 as_user htpasswd -cbB "$state/admin.htpasswd" admin admin-password 2>/dev/null

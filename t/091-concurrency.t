@@ -8,7 +8,8 @@
 # (a) Concurrent enrollments of one DeviceID leave one device row, whose
 #     certificate and digest credentials are those of one response; with
 #     two users racing for a fresh DeviceID, one owns it and the other
-#     is refused with s:Authorization.
+#     is refused with s:Authorization. One sign-in token used by ten
+#     devices at once enrolls one of them.
 # (b) Concurrent OMA-DM sessions of one device never send one operation
 #     twice ("claiming them is one statement ... so two sessions never
 #     send one operation twice"), with the TLS certificate and with the
@@ -34,7 +35,7 @@ use Apache::TestUtil qw(t_cmp);
 use WinMDMTest qw(:all);
 use WinMDMDevice qw(random_hex);
 
-plan tests => 55, need_module('dbd', 'ssl');
+plan tests => 59, need_module('dbd', 'ssl');
 
 # Each race's processes write their results here, one JSON file each.
 my $RESULTS = tempdir(CLEANUP => 1);
@@ -253,6 +254,31 @@ for my $round (1 .. 3) {
              md5_hex("$id:" . ($w->{secret} // '')) ? 'the same response'
              : 'another response', 'the same response',
              "$label: its digest credentials come from the same response");
+}
+
+# One sign-in token, ten devices (ten DeviceIDs) enrolling with it at
+# once: the token is spent inside the enrollment's transaction, so one
+# device is enrolled and every other request is refused; on SQLite and
+# on PostgreSQL alike.
+{
+    my $first = WinMDMDevice->new(server => 'default');
+    my $token = $first->login;
+    my @devs = map { WinMDMDevice->new(server => 'default') } 1 .. 10;
+    $_->{token} = $token for @devs;
+    my @r = enroll_race(@devs);
+    my $label = 'one token, 10 enrollments of 10 DeviceIDs at once';
+    print STDERR "# $label: ", join(', ', map { $_->{outcome} } @r), "\n";
+    ok t_cmp(unclean(@r), '',
+             "$label: each a provisioning document or a clean SOAP fault");
+    ok t_cmp(scalar(grep { $_->{outcome} eq 'provisioned' } @r), 1,
+             "$label: one provisioning document");
+    ok t_cmp(join(' ', sort map { $_->{outcome} }
+                  grep { $_->{outcome} ne 'provisioned' } @r),
+             join(' ', ('fault s:Authentication') x 9),
+             "$label: the others get s:Authentication");
+    ok t_cmp(db_value('default', 'SELECT COUNT(*) FROM devices WHERE '
+                      . 'device_id IN (' . join(', ', map { sql_quote($_->device_id) } @devs)
+                      . ')'), 1, "$label: one device row");
 }
 
 # --- (b) sessions --------------------------------------------------------------------
