@@ -24,7 +24,7 @@ HEADERS    = $(wildcard include/*.h)
 UNIT_SRC   = $(sort $(wildcard t/unit/test_*.c))
 
 .PHONY: all install deps unit test run bench clean format check fuzz \
-        fuzz-replay test-asan
+        fuzz-replay fuzz-replay-asan test-asan
 
 all: .libs/mod_winmdm.so
 
@@ -85,6 +85,29 @@ fuzz-replay: $(foreach t,$(FUZZ_TARGETS),t/fuzz/replay_$(t))
 	    t/fuzz/replay_$$t t/fuzz/corpus/$$t || exit 1; \
 	done
 
+# The same replays built with clang's AddressSanitizer and
+# UndefinedBehaviorSanitizer (no libFuzzer), so that `make test` catches a
+# memory error a corpus file provokes that the plain build survives. Only
+# when clang is installed; otherwise it says so and the plain replay
+# stands alone.
+t/fuzz/replay_asan_%: t/fuzz/fuzz_%.c t/fuzz/replay.c $(FUZZ_COMMON) $(CORE_SRC) $(HEADERS)
+	clang -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	    -fno-omit-frame-pointer $(APR_CFLAGS) $(APR_INC) $(XML_CFLAGS) \
+	    -I include -I t/fuzz -o $@ t/fuzz/replay.c t/fuzz/fuzz_common.c $< \
+	    $(CORE_SRC) $(APR_LIBS) $(XML_LIBS) $(SSL_LIBS) $(JSON_LIBS)
+
+fuzz-replay-asan:
+	@if command -v clang >/dev/null 2>&1; then \
+	    $(MAKE) $(foreach t,$(FUZZ_TARGETS),t/fuzz/replay_asan_$(t)) || exit 1; \
+	    for t in $(FUZZ_TARGETS); do \
+	        printf 'fuzz corpus %s (ASan/UBSan): ' $$t; \
+	        UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	            t/fuzz/replay_asan_$$t t/fuzz/corpus/$$t || exit 1; \
+	    done; \
+	else \
+	    echo 'fuzz-replay-asan: clang is not installed: the corpora ran without sanitizers only'; \
+	fi
+
 # Each target runs FUZZ_SECONDS; what it finds new goes into its corpus,
 # a crash into t/fuzz/crashes/ (add it to the corpus once fixed).
 fuzz: deps $(foreach t,$(FUZZ_TARGETS),t/fuzz/fuzz_$(t))
@@ -101,6 +124,7 @@ test: deps
 	$(MAKE) all
 	$(MAKE) unit
 	$(MAKE) fuzz-replay
+	$(MAKE) fuzz-replay-asan
 	sh scripts/apache-test.sh
 	WM_TEST_DB=pgsql sh scripts/apache-test.sh
 
@@ -136,5 +160,5 @@ format:
 clean:
 	rm -rf *.o *.lo *.slo *.la .libs src/*.o src/*.lo src/*.slo src/.libs \
 	    t/unit/run_unit t/logs t/state src/console_html.inc \
-	    t/fuzz/replay_* t/fuzz/fuzz_soap t/fuzz/fuzz_syncml t/fuzz/fuzz_csr \
+	    t/fuzz/replay_* t/fuzz/replay_asan_* t/fuzz/fuzz_soap t/fuzz/fuzz_syncml t/fuzz/fuzz_csr \
 	    t/fuzz/fuzz_json

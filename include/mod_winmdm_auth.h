@@ -21,12 +21,20 @@
 
 struct wm_store_t;
 
-/* After this many failures in WM_AUTH_WINDOW seconds a user is made to
- * wait, twice as long after each further failure, up to WM_AUTH_WINDOW. An
- * address (many users behind one NAT) gets a higher threshold. */
-#define WM_AUTH_USER_FREE_TRIES 5
+/* Password attempts are counted before they are checked, in one
+ * serialised step, per user from one address, per address and per user
+ * from anywhere (user names compared case-insensitively). After this many
+ * attempts in WM_AUTH_WINDOW seconds the subject is made to wait
+ * WM_AUTH_FIRST_WAIT seconds, twice as long after each further one, up to
+ * WM_AUTH_WINDOW; a right password
+ * clears the user's counts. So a guesser's address is slowed after 5
+ * tries while the user signs in from their own address, up to the much
+ * higher per-user cap; an address (many users behind one NAT) gets 20. */
+#define WM_AUTH_PAIR_FREE_TRIES 5
 #define WM_AUTH_ADDR_FREE_TRIES 20
+#define WM_AUTH_USER_FREE_TRIES 100
 #define WM_AUTH_WINDOW 900
+#define WM_AUTH_FIRST_WAIT 60
 
 typedef enum {
     WM_PW_OK,     /* the password is right */
@@ -47,8 +55,8 @@ wm_pw_result_e wm_auth_password(request_rec *r, const wm_srv_conf_t *sc,
                                 struct wm_store_t *st, const char *user,
                                 const char *password, apr_int64_t *pwait);
 
-/** True when user may enroll on this vhost: a name with a domain must be
- *  in one of WinMDMDomain (when set); a bare name may. */
+/** True when user may enroll on this vhost: when WinMDMDomain is set,
+ *  the name must end in @ one of its domains (a bare name is refused). */
 int wm_auth_domain_ok(const wm_srv_conf_t *sc, const char *user);
 
 /** The PEM client certificate of this TLS connection, or NULL. */

@@ -50,6 +50,7 @@ typedef struct wm_srv_conf_t {
     apr_off_t max_message_size;         /* WinMDMMaxMessageSize, bytes */
     int profile_verify;  /* WinMDMProfileVerifyInterval, minutes */
     int profile_reapply; /* WinMDMProfileReapplyLimit */
+    int tls_offload;                    /* WinMDMTLSOffload */
 
     /* Set at startup by wm_config_check, not by directives. */
     struct wm_ca_t *ca;
@@ -88,5 +89,6 @@ int wm_conf_profile_verify(const wm_srv_conf_t *sc);
 int wm_conf_profile_reapply(const wm_srv_conf_t *sc);
 wm_devauth_e wm_conf_device_auth(const wm_srv_conf_t *sc);
 apr_off_t wm_conf_max_message_size(const wm_srv_conf_t *sc);
+int wm_conf_tls_offload(const wm_srv_conf_t *sc);
 
 #endif /* MOD_WINMDM_CONFIG_H */

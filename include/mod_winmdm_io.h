@@ -34,6 +34,12 @@ int wm_io_read_body(request_rec *r, apr_off_t limit, const char **pbuf,
 int wm_io_send(request_rec *r, int status, const char *content_type,
                const char *body, apr_size_t len);
 
+/** The largest slice wm_io_write hands ap_rwrite (which takes an int). */
+#define WM_IO_WRITE_SLICE ((apr_size_t)1 << 30)
+
+/** Writes len bytes of body, of any size: in slices that an int holds. */
+void wm_io_write(request_rec *r, const char *body, apr_size_t len);
+
 /** Sends a SOAP fault with HTTP 500 (DESIGN.md section 1) and logs why at
  *  info level. */
 int wm_io_soap_fault(request_rec *r, wm_fault_e sub, const char *action,

@@ -13,7 +13,7 @@
  * writes the same form with WM_LOGNO from wm_log.h. The list of numbers in use
  * is kept by grepping for WMLOGNO; the next free number is noted here.
  * Numbers 00013, 00015 and 00016 were used once and are retired.
- * Next: 00043 */
+ * Next: 00048 */
 
 #ifndef MOD_WINMDM_LOGNOS_H
 #define MOD_WINMDM_LOGNOS_H

@@ -46,9 +46,13 @@ struct wm_route_t {
 #define WM_RT_API 0x1      /* path is under WinMDMAPIPrefix */
 #define WM_RT_SERVICES 0x2 /* also under {api}/services (WSO2 docs form) */
 #define WM_RT_PREFIX 0x4   /* path is a prefix: everything below it */
+#define WM_RT_EXACT 0x8    /* matched byte for byte, {api} included: the
+                            * admin API, whose guarding <Location> is
+                            * case-sensitive (DESIGN.md section 5) */
 
 /**
- * Finds the route of a request path, case-insensitively.
+ * Finds the route of a request path: case-insensitively, except for
+ * WM_RT_EXACT routes (the admin API), which match only their exact path.
  * @param uri         the decoded request path (r->uri)
  * @param api_prefix  WinMDMAPIPrefix
  * @return the route or NULL

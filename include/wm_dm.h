@@ -35,6 +35,23 @@
 /* How long a digest nonce given for the next session stays good. */
 #define WM_DM_NONCE_LIFETIME (7 * 86400)
 
+/* Bounds on what one device can make the server keep (DESIGN.md section
+ * 5); a device over one gets a SyncML status that says so (413 or 420)
+ * and a WM00045..WM00048 log line, and nothing else it sent is lost.
+ * Chunks of a result arriving in several messages (MoreData), pending
+ * per command and per device: */
+#define WM_DM_CMD_CHUNKS 128
+#define WM_DM_CMD_CHUNK_BYTES (4 * 1024 * 1024)
+#define WM_DM_DEVICE_CHUNKS 256
+#define WM_DM_DEVICE_CHUNK_BYTES (8 * 1024 * 1024)
+/* Results kept per operation; beyond, the operation fails (status 413)
+ * with a result item (no URI) that says why: */
+#define WM_DM_OP_RESULTS 1024
+#define WM_DM_OP_RESULT_BYTES (8 * 1024 * 1024)
+/* Inventory nodes kept per device, and the longest value kept: */
+#define WM_DM_INVENTORY_NODES 256
+#define WM_DM_INVENTORY_VALUE 4096
+
 /** What the vhost's configuration says. */
 typedef struct wm_dm_conf_t {
     const char *server_uri;  /* Source LocURI of replies */

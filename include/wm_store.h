@@ -22,7 +22,7 @@
 #include <apr_tables.h>
 
 /** The schema version this build creates and expects. */
-#define WM_STORE_SCHEMA_VERSION 4
+#define WM_STORE_SCHEMA_VERSION 5
 
 /** A store bound to one database connection for one unit of work. */
 typedef struct wm_store_t {
@@ -147,6 +147,28 @@ apr_status_t wm_store_enroll(wm_store_t *st, const wm_device_t *dev,
                              const char *nonce, apr_int64_t nonce_expires,
                              const char *token_hash, apr_pool_t *p);
 
+/** Signs the device's certificate inside wm_store_enroll_signed's
+ *  transaction and sets its cert_* fields; an error refuses the
+ *  enrollment (nothing is stored, the token stays unspent). */
+typedef apr_status_t wm_store_sign_cb(void *baton, wm_device_t *dev,
+                                      apr_pool_t *p);
+
+/**
+ * wm_store_enroll, with the sign-in token spent first (exactly one row
+ * unexpired at now, else APR_ENOENT and nothing changed) and the
+ * certificate signed by sign (may be NULL) after the owner check, all in
+ * one transaction: one token enrolls one device, and no certificate is
+ * signed for a request that is refused.
+ * @return as wm_store_enroll; APR_ENOENT when the token was not good;
+ *         sign's error when it failed
+ */
+apr_status_t wm_store_enroll_signed(wm_store_t *st, wm_device_t *dev,
+                                    const char *nonce,
+                                    apr_int64_t nonce_expires,
+                                    const char *token_hash, apr_int64_t now,
+                                    wm_store_sign_cb *sign, void *baton,
+                                    apr_pool_t *p);
+
 /** A key and a value (inventory nodes, nonces, results). */
 typedef struct wm_kv_t {
     const char *key;
@@ -217,6 +239,14 @@ apr_status_t wm_store_nonce_rotate(wm_store_t *st, const char *device_id,
                                    apr_int64_t expires, int *protated,
                                    apr_pool_t *p);
 
+/** Records msg_id as the last message of session_id on its nonce, if it
+ *  is greater than the last one: *paccepted 1, else 0 (a replayed or
+ *  out-of-order message of the session). */
+apr_status_t wm_store_nonce_msg(wm_store_t *st, const char *nonce,
+                                const char *device_id, const char *session_id,
+                                apr_int64_t msg_id, int *paccepted,
+                                apr_pool_t *p);
+
 /** Deletes the nonce bound to a session that ended. */
 apr_status_t wm_store_nonce_spend(wm_store_t *st, const char *device_id,
                                   const char *session_id, apr_pool_t *p);
@@ -237,6 +267,16 @@ apr_status_t wm_store_failures_get(wm_store_t *st, const char *subject,
 apr_status_t wm_store_failure_add(wm_store_t *st, const char *subject,
                                   apr_int64_t now, apr_int64_t window,
                                   apr_pool_t *p);
+
+/** Takes one back from subject's count (an attempt counted before its
+ *  check that turned out right). */
+apr_status_t wm_store_failure_refund(wm_store_t *st, const char *subject,
+                                     apr_pool_t *p);
+
+/** Starts a transaction that no other holder of key runs beside, across
+ *  processes and nodes (SQLite: its write lock; PostgreSQL: an advisory
+ *  lock on key). Ended by wm_store_commit or wm_store_rollback. */
+apr_status_t wm_store_begin_serial(wm_store_t *st, int key, apr_pool_t *p);
 
 /** Forgets subject's failures (after a success). */
 apr_status_t wm_store_failure_clear(wm_store_t *st, const char *subject,
@@ -326,6 +366,26 @@ apr_status_t wm_store_partial_add(wm_store_t *st, const char *device_id,
                                   const char *cmd_ref, const char *uri,
                                   const char *data, apr_int64_t now,
                                   apr_pool_t *p);
+
+/** Result items and their bytes stored for an operation. */
+apr_status_t wm_store_result_usage(wm_store_t *st, apr_int64_t op_id,
+                                   apr_int64_t *pcount, apr_int64_t *pbytes,
+                                   apr_pool_t *p);
+
+/** Chunks a device has pending, in all and for one command. */
+typedef struct wm_store_usage_t {
+    apr_int64_t device_chunks, device_bytes;
+    apr_int64_t cmd_chunks, cmd_bytes;
+} wm_store_usage_t;
+
+/** What device_id has pending, and for cmd_ref. */
+apr_status_t wm_store_partial_usage(wm_store_t *st, const char *device_id,
+                                    const char *cmd_ref,
+                                    wm_store_usage_t *u, apr_pool_t *p);
+
+/** Drops the chunks kept for cmd_ref (a result that can never be whole). */
+apr_status_t wm_store_partial_drop(wm_store_t *st, const char *device_id,
+                                   const char *cmd_ref, apr_pool_t *p);
 
 /** Takes (reads in order, then deletes) the chunks kept for cmd_ref:
  *  *pdata the concatenated data, NULL when there were none. */

@@ -140,6 +140,12 @@ apr_status_t wm_store_bump_profile(wm_store_t *st, apr_int64_t profile,
 apr_status_t wm_store_bump_device(wm_store_t *st, const char *device_id,
                                   apr_pool_t *p);
 
+/** Forgets a device's profile states and has its next check-in plan
+ *  every profile afresh (it enrolled again, or left). */
+apr_status_t wm_store_device_profiles_reset(wm_store_t *st,
+                                            const char *device_id,
+                                            apr_pool_t *p);
+
 /** Marks the generation planned: applied_gen = gen where it was old;
  *  *pnrows 0 when another session did it first. */
 apr_status_t wm_store_device_planned(wm_store_t *st, const char *device_id,

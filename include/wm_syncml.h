@@ -39,6 +39,8 @@
 #define WM_SC_FORBIDDEN 403
 #define WM_SC_NOT_SUPPORTED 406
 #define WM_SC_MISSING_CRED 407
+#define WM_SC_TOO_LARGE 413 /* request entity too large: over a bound */
+#define WM_SC_FULL 420      /* device full: the server keeps no more */
 #define WM_SC_COMMAND_FAILED 500
 
 /** An Item: Target/Source LocURI, Meta, Data (text, or the inner markup

@@ -229,6 +229,9 @@ WinMDMPublicURL https://enterpriseenrollment.example.test
 WinMDMAuthPolicy OnPremise
 WinMDMAuthProvider file
 WinMDMDeviceAuth digest
+# The benchmark talks plain HTTP, as to a node behind a TLS-ending
+# balancer.
+WinMDMTLSOffload On
 WinMDMCACertificateFile "$W/ca/ca.crt"
 WinMDMCAKeyFile "$W/ca/ca.key"
 

@@ -12,6 +12,7 @@
 
 #include <string.h>
 
+#include <apr_lib.h>
 #include <apr_optional.h>
 #include <apr_strings.h>
 #include <apr_time.h>
@@ -37,6 +38,11 @@ void wm_auth_pre_config(void)
 const char *wm_auth_client_cert(request_rec *r)
 {
     const char *pem;
+    if (wm_conf_tls_offload(wm_config_get(r->server))) {
+        /* TLS ends in front of httpd: no certificate here is the
+         * device's own (DESIGN.md section 5). */
+        return NULL;
+    }
     if (!var_lookup) {
         var_lookup = APR_RETRIEVE_OPTIONAL_FN(ssl_var_lookup);
     }
@@ -53,8 +59,14 @@ int wm_auth_domain_ok(const wm_srv_conf_t *sc, const char *user)
     const char *at = strrchr(user, '@');
     int i;
 
-    if (!at || !sc->domains || sc->domains->nelts == 0) {
+    if (!sc->domains || sc->domains->nelts == 0) {
         return 1;
+    }
+    if (!at) {
+        /* A bare name would escape the domain list: the name must carry
+         * its domain (an authn provider can map user@domain to its
+         * directory entry, e.g. LDAP by userPrincipalName). */
+        return 0;
     }
     for (i = 0; i < sc->domains->nelts; i++) {
         if (!strcasecmp(at + 1, APR_ARRAY_IDX(sc->domains, i, const char *))) {
@@ -76,11 +88,54 @@ static apr_int64_t wait_for(wm_store_t *st, const char *subject, int free,
         return 0;
     }
     n -= free;
-    delay = n >= 10 ? WM_AUTH_WINDOW : ((apr_int64_t)1 << n);
+    delay = n >= 10 ? WM_AUTH_WINDOW : ((apr_int64_t)WM_AUTH_FIRST_WAIT << n);
     if (delay > WM_AUTH_WINDOW) {
         delay = WM_AUTH_WINDOW;
     }
     return last + delay > now ? last + delay - now : 0;
+}
+
+/* The advisory lock key that serialises password attempts (an arbitrary
+ * module constant, as the store's own). */
+#define THROTTLE_LOCK 7061966
+
+/* Checks and counts an attempt in one serialised transaction, before the
+ * password is checked: parallel guesses each see the count of those
+ * before them, so no more than the free tries are ever checked. The
+ * subjects: the user from this address (the guesser's own count), the
+ * address, and the user from anywhere (a much higher cap). *pwait gets
+ * the seconds to wait when refused. */
+static apr_status_t reserve(wm_store_t *st, const char *const subj[3],
+                            apr_int64_t now, apr_int64_t *pwait,
+                            apr_pool_t *p)
+{
+    static const int free[3] = {WM_AUTH_PAIR_FREE_TRIES,
+                                WM_AUTH_ADDR_FREE_TRIES,
+                                WM_AUTH_USER_FREE_TRIES};
+    apr_status_t rv;
+    int i;
+
+    *pwait = 0;
+    if ((rv = wm_store_begin_serial(st, THROTTLE_LOCK, p))) {
+        return rv;
+    }
+    for (i = 0; i < 3; i++) {
+        apr_int64_t w = wait_for(st, subj[i], free[i], now, p);
+        if (w > *pwait) {
+            *pwait = w;
+        }
+    }
+    if (*pwait) {
+        wm_store_rollback(st, p);
+        return APR_SUCCESS;
+    }
+    for (i = 0; i < 3; i++) {
+        if ((rv = wm_store_failure_add(st, subj[i], now, WM_AUTH_WINDOW, p))) {
+            wm_store_rollback(st, p);
+            return rv;
+        }
+    }
+    return wm_store_commit(st, p);
 }
 
 wm_pw_result_e wm_auth_password(request_rec *r, const wm_srv_conf_t *sc,
@@ -88,17 +143,28 @@ wm_pw_result_e wm_auth_password(request_rec *r, const wm_srv_conf_t *sc,
                                 const char *password, apr_int64_t *pwait)
 {
     const apr_array_header_t *names = wm_conf_auth_providers(sc);
-    const char *usubj = apr_pstrcat(r->pool, "u:", user, NULL);
-    const char *asubj = apr_pstrcat(r->pool, "a:", r->useragent_ip, NULL);
-    apr_int64_t now = apr_time_sec(apr_time_now()), w1, w2;
+    char *lower = apr_pstrdup(r->pool, user), *c;
+    const char *subj[3];
+    apr_int64_t now = apr_time_sec(apr_time_now());
     authn_status status = AUTH_USER_NOT_FOUND;
     int i;
 
+    /* One user however the name is written (User@Example.TEST). */
+    for (c = lower; *c; c++) {
+        *c = (char)apr_tolower(*c);
+    }
+    subj[0] = apr_pstrcat(r->pool, "p:", lower, " ", r->useragent_ip, NULL);
+    subj[1] = apr_pstrcat(r->pool, "a:", r->useragent_ip, NULL);
+    subj[2] = apr_pstrcat(r->pool, "u:", lower, NULL);
     *pwait = 0;
-    w1 = wait_for(st, usubj, WM_AUTH_USER_FREE_TRIES, now, r->pool);
-    w2 = wait_for(st, asubj, WM_AUTH_ADDR_FREE_TRIES, now, r->pool);
-    if (w1 || w2) {
-        *pwait = w1 > w2 ? w1 : w2;
+    if (reserve(st, subj, now, pwait, r->pool) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      WMLOGNO(00044) "password check for %s not made: the "
+                      "failure counts are unavailable: %s",
+                      user, wm_store_error(st));
+        return WM_PW_ERROR;
+    }
+    if (*pwait) {
         ap_log_rerror(
             APLOG_MARK, APLOG_INFO, 0, r,
             WMLOGNO(00022) "password check for %s refused: too many failures, "
@@ -124,11 +190,18 @@ wm_pw_result_e wm_auth_password(request_rec *r, const wm_srv_conf_t *sc,
         }
     }
     if (status == AUTH_GRANTED) {
-        wm_store_failure_clear(st, usubj, r->pool);
+        /* The attempt was counted before the check: the user's counts go,
+         * the address gets its one back (others may share it). */
+        wm_store_failure_clear(st, subj[0], r->pool);
+        wm_store_failure_clear(st, subj[2], r->pool);
+        wm_store_failure_refund(st, subj[1], r->pool);
         r->user = apr_pstrdup(r->pool, user);
         return WM_PW_OK;
     }
     if (status == AUTH_GENERAL_ERROR) {
+        for (i = 0; i < 3; i++) {
+            wm_store_failure_refund(st, subj[i], r->pool);
+        }
         ap_log_rerror(
             APLOG_MARK, APLOG_ERR, 0, r,
             WMLOGNO(
@@ -137,8 +210,6 @@ wm_pw_result_e wm_auth_password(request_rec *r, const wm_srv_conf_t *sc,
             user);
         return WM_PW_ERROR;
     }
-    wm_store_failure_add(st, usubj, now, WM_AUTH_WINDOW, r->pool);
-    wm_store_failure_add(st, asubj, now, WM_AUTH_WINDOW, r->pool);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   WMLOGNO(00024) "password check for %s failed", user);
     return WM_PW_DENIED;

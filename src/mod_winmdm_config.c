@@ -55,6 +55,7 @@ void *wm_config_create_srv(apr_pool_t *p, server_rec *s)
     sc->max_message_size = WM_UNSET;
     sc->profile_verify = WM_UNSET;
     sc->profile_reapply = WM_UNSET;
+    sc->tls_offload = WM_UNSET;
     return sc;
 }
 
@@ -84,6 +85,7 @@ void *wm_config_merge_srv(apr_pool_t *p, void *basev, void *addv)
     MERGE_INT(profile_reapply);
     MERGE_INT(device_auth);
     MERGE_INT(max_message_size);
+    MERGE_INT(tls_offload);
     MERGE_PTR(defined_in);
     /* n->ca stays NULL: each vhost loads its own at wm_config_check. */
     return n;
@@ -180,6 +182,13 @@ apr_off_t wm_conf_max_message_size(const wm_srv_conf_t *sc)
 {
     return sc->max_message_size == WM_UNSET ? DEF_MAX_MESSAGE_SIZE
                                             : sc->max_message_size;
+}
+
+/* Off: a plain HTTP connection gets the discovery GET only (DESIGN.md
+ * section 5). */
+int wm_conf_tls_offload(const wm_srv_conf_t *sc)
+{
+    return sc->tls_offload == 1;
 }
 
 /* --------------------------------------------------------------- setters */
@@ -449,6 +458,13 @@ static const char *set_max_message_size(cmd_parms *cmd, void *dc,
     return NULL;
 }
 
+static const char *set_tls_offload(cmd_parms *cmd, void *dc, int on)
+{
+    (void)dc;
+    srv_conf(cmd)->tls_offload = on ? 1 : 0;
+    return NULL;
+}
+
 const command_rec wm_config_cmds[] = {
     AP_INIT_FLAG("WinMDM", set_enabled, NULL, RSRC_CONF,
                  "On to serve the Windows MDM paths on this virtual host"),
@@ -499,6 +515,12 @@ const command_rec wm_config_cmds[] = {
     AP_INIT_TAKE1("WinMDMMaxMessageSize", set_max_message_size, NULL, RSRC_CONF,
                   "largest request body read, in bytes (default "
                   "524288)"),
+    AP_INIT_FLAG("WinMDMTLSOffload", set_tls_offload, NULL, RSRC_CONF,
+                 "On when TLS ends in front of httpd, so plain HTTP "
+                 "connections are served; client certificates are then "
+                 "not used and devices prove themselves by digest only "
+                 "(default Off: only the discovery GET is served without "
+                 "TLS)"),
     {NULL}};
 
 /* ----------------------------------------------------------- startup */
@@ -538,6 +560,13 @@ int wm_config_check(apr_pool_t *pconf, server_rec *s)
             return refuse(s, sc,
                           "WinMDMRenewPeriod must be shorter than "
                           "WinMDMCertificateValidity");
+        }
+        if (wm_conf_tls_offload(sc) &&
+            wm_conf_device_auth(sc) == WM_DEVAUTH_CERT) {
+            return refuse(s, sc,
+                          "WinMDMTLSOffload On leaves no client certificate "
+                          "to check: WinMDMDeviceAuth cert cannot work "
+                          "(use digest or any)");
         }
         providers = wm_conf_auth_providers(sc);
         for (i = 0; i < providers->nelts; i++) {

@@ -101,7 +101,7 @@ int wm_ep_syncml(request_rec *r, const wm_srv_conf_t *sc,
     conf.server_uri = self;
     conf.provider_id = wm_conf_provider_id(sc);
     conf.poll_interval = wm_conf_poll_interval(sc);
-    conf.allow_cert = devauth != WM_DEVAUTH_DIGEST;
+    conf.allow_cert = devauth != WM_DEVAUTH_DIGEST && !wm_conf_tls_offload(sc);
     conf.allow_digest = devauth != WM_DEVAUTH_CERT;
     conf.profiles.verify_minutes = wm_conf_profile_verify(sc);
     conf.profiles.reapply_limit = wm_conf_profile_reapply(sc);

@@ -326,9 +326,35 @@ static int renew(request_rec *r, const wm_srv_conf_t *sc, wm_store_t *st,
     return send_token(r, &d, env);
 }
 
+/* Signs the certificate inside the enrollment's transaction, after the
+ * token is spent and the owner checked (wm_store_enroll_signed). */
+typedef struct {
+    const wm_srv_conf_t *sc;
+    wm_csr_t *csr;
+    wm_issued_t *cert;
+    const char *err;
+} sign_baton_t;
+
+static apr_status_t sign_cb(void *baton, wm_device_t *dev, apr_pool_t *p)
+{
+    sign_baton_t *b = baton;
+    apr_status_t rv = wm_cert_issue(&b->cert, b->sc->ca, b->csr,
+                                    dev->device_id,
+                                    wm_conf_cert_validity(b->sc), &b->err, p);
+    if (rv) {
+        return rv;
+    }
+    dev->cert_serial = b->cert->serial_hex;
+    dev->cert_sha1 = b->cert->sha1_hex;
+    dev->cert_not_after = b->cert->not_after;
+    return APR_SUCCESS;
+}
+
 int wm_ep_wstep(request_rec *r, const wm_srv_conf_t *sc,
                 const wm_route_t *route)
 {
+    sign_baton_t sb;
+    const char *dev_nonce, *srv_secret, *srv_nonce;
     int win81 = route->endpoint == WM_EP_WSTEP81, status;
     apr_int64_t now = apr_time_sec(apr_time_now());
     const char *err, *user, *hash, *secret;
@@ -374,22 +400,11 @@ int wm_ep_wstep(request_rec *r, const wm_srv_conf_t *sc,
         return wm_io_soap_fault(r, WM_FAULT_CERTIFICATE_REQUEST,
                                 WM_ACTION_WSTEP_RESPONSE, env->message_id, err);
     }
-    if (wm_cert_issue(&cert, sc->ca, csr, rst->device_id,
-                      wm_conf_cert_validity(sc), &err, r->pool)) {
-        return wm_io_soap_fault(r, WM_FAULT_CERTIFICATE_REQUEST,
-                                WM_ACTION_WSTEP_RESPONSE, env->message_id, err);
-    }
-
-    fill_provdoc(&d, sc, win81, cert, wm_wstep_device_context(rst),
-                 rst->device_id, r->pool);
     secret = wm_secret_random_b64(SECRET_BYTES, r->pool);
-    d.device_secret = secret;
-    d.device_nonce = wm_secret_random_b64(NONCE_BYTES, r->pool);
-    d.server_secret = wm_secret_random_b64(SECRET_BYTES, r->pool);
-    d.server_nonce = wm_secret_random_b64(NONCE_BYTES, r->pool);
-    d.upn = user;
-    d.device_name = rst->device_name;
-    if (!secret || !d.device_nonce || !d.server_secret || !d.server_nonce) {
+    dev_nonce = wm_secret_random_b64(NONCE_BYTES, r->pool);
+    srv_secret = wm_secret_random_b64(SECRET_BYTES, r->pool);
+    srv_nonce = wm_secret_random_b64(NONCE_BYTES, r->pool);
+    if (!secret || !dev_nonce || !srv_secret || !srv_nonce) {
         return wm_io_soap_fault(r, WM_FAULT_INTERNAL_SERVICE,
                                 WM_ACTION_WSTEP_RESPONSE, env->message_id,
                                 "no random numbers");
@@ -404,9 +419,6 @@ int wm_ep_wstep(request_rec *r, const wm_srv_conf_t *sc,
     dev.os_edition = rst->os_edition;
     dev.os_version = rst->os_version;
     dev.device_name = rst->device_name;
-    dev.cert_serial = cert->serial_hex;
-    dev.cert_sha1 = cert->sha1_hex;
-    dev.cert_not_after = cert->not_after;
     /* Only MD5(name:secret) is kept: what an OMA-DM MD5 digest is checked
      * against (OMA-DM 1.2 security, DESIGN.md section 5). */
     dev.digest_ha1 = wm_secret_md5_hex(
@@ -415,9 +427,26 @@ int wm_ep_wstep(request_rec *r, const wm_srv_conf_t *sc,
     dev.enrolled_at = now;
     dev.poll_interval = wm_conf_poll_interval(sc);
 
-    rv = wm_store_enroll(st, &dev, d.device_nonce,
-                         now + (apr_int64_t)wm_conf_cert_validity(sc) * 86400,
-                         hash, r->pool);
+    /* The token is spent and the certificate signed in the transaction
+     * that stores the device: one token, one device. */
+    memset(&sb, 0, sizeof(sb));
+    sb.sc = sc;
+    sb.csr = csr;
+    rv = wm_store_enroll_signed(
+        st, &dev, dev_nonce,
+        now + (apr_int64_t)wm_conf_cert_validity(sc) * 86400, hash, now,
+        sign_cb, &sb, r->pool);
+    if (rv == APR_ENOENT && hash) {
+        return wm_io_soap_fault(r, WM_FAULT_AUTHENTICATION,
+                                WM_ACTION_WSTEP_RESPONSE, env->message_id,
+                                "the token is unknown, expired or already "
+                                "used");
+    }
+    if (rv && sb.err) {
+        return wm_io_soap_fault(r, WM_FAULT_CERTIFICATE_REQUEST,
+                                WM_ACTION_WSTEP_RESPONSE, env->message_id,
+                                sb.err);
+    }
     if (rv == APR_EACCES) {
         return wm_io_soap_fault(r, WM_FAULT_AUTHORIZATION,
                                 WM_ACTION_WSTEP_RESPONSE, env->message_id,
@@ -431,6 +460,15 @@ int wm_ep_wstep(request_rec *r, const wm_srv_conf_t *sc,
                                 WM_ACTION_WSTEP_RESPONSE, env->message_id,
                                 "the enrollment could not be stored");
     }
+    cert = sb.cert;
+    fill_provdoc(&d, sc, win81, cert, wm_wstep_device_context(rst),
+                 rst->device_id, r->pool);
+    d.device_secret = secret;
+    d.device_nonce = dev_nonce;
+    d.server_secret = srv_secret;
+    d.server_nonce = srv_nonce;
+    d.upn = user;
+    d.device_name = rst->device_name;
     ap_log_rerror(
         APLOG_MARK, APLOG_INFO, 0, r,
         WMLOGNO(

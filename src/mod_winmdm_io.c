@@ -122,10 +122,24 @@ int wm_io_send(request_rec *r, int status, const char *content_type,
     /* mod_deflate would drop Content-Length and chunk the reply. */
     apr_table_setn(r->subprocess_env, "no-gzip", "1");
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
-    if (len && !r->header_only) {
-        ap_rwrite(body, (int)len, r);
+    if (!r->header_only) {
+        wm_io_write(r, body, len);
     }
     return OK;
+}
+
+/* ap_rwrite takes an int: a body of 2 GiB or more would be cut (or its
+ * length turn negative), so it goes out in slices of at most 1 GiB. */
+void wm_io_write(request_rec *r, const char *body, apr_size_t len)
+{
+    while (len > 0) {
+        apr_size_t n = len > WM_IO_WRITE_SLICE ? WM_IO_WRITE_SLICE : len;
+        if (ap_rwrite(body, (int)n, r) < 0) {
+            return; /* the client went away */
+        }
+        body += n;
+        len -= n;
+    }
 }
 
 int wm_io_soap_fault(request_rec *r, wm_fault_e sub, const char *action,

@@ -200,6 +200,9 @@ int wm_ep_login(request_rec *r, const wm_srv_conf_t *sc,
         return show_form(r, f.appru, f.login_hint, NULL);
     }
 
+    /* Credentials come from the POST body only: a query string ends up
+     * in access logs, proxies and browser history. */
+    f.username = f.password = NULL;
     status = wm_io_read_body(r, FORM_MAX, &body, &len);
     if (status != OK) {
         return status;

@@ -19,6 +19,7 @@
 #include <httpd.h>
 #include <http_log.h>
 #include <http_protocol.h>
+#include <http_ssl.h>
 
 #include "wm_paths.h"
 #include "mod_winmdm_config.h"
@@ -56,17 +57,18 @@ static const wm_route_t routes[] = {
     {WM_PATH_SYNCML10, 0, POST, WM_EP_SYNCML10, wm_ep_syncml},
     {"/management/devicemgt/pending-operations", API_BOTH, POST, WM_EP_SYNCML10,
      wm_ep_syncml},
-    /* administrators' JSON API (DESIGN.md section 6) */
-    {"/admin", WM_RT_API | WM_RT_PREFIX, GET | POST | PUT | DELETE, WM_EP_ADMIN,
-     wm_ep_admin},
+    /* administrators' JSON API (DESIGN.md section 6): its exact path only,
+     * because the <Location> that guards it matches case-sensitively */
+    {"/admin", WM_RT_API | WM_RT_PREFIX | WM_RT_EXACT,
+     GET | POST | PUT | DELETE, WM_EP_ADMIN, wm_ep_admin},
 };
 
-/* Case-insensitive: does path equal (or, for a prefix route, start with a
- * segment boundary after) want? */
-static int path_is(const char *path, const char *want, int prefix)
+/* Does path equal (or, for a prefix route, start with a segment boundary
+ * after) want? Case-insensitively, or byte for byte when exact. */
+static int path_is(const char *path, const char *want, int prefix, int exact)
 {
     size_t n = strlen(want);
-    if (strncasecmp(path, want, n)) {
+    if (exact ? strncmp(path, want, n) : strncasecmp(path, want, n)) {
         return 0;
     }
     return path[n] == '\0' || (prefix && path[n] == '/');
@@ -86,22 +88,59 @@ const wm_route_t *wm_route_match(const char *uri, const char *api_prefix)
     for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
         const wm_route_t *rt = &routes[i];
         int prefix = (rt->flags & WM_RT_PREFIX) != 0;
+        int exact = (rt->flags & WM_RT_EXACT) != 0;
 
         if (!(rt->flags & WM_RT_API)) {
-            if (path_is(uri, rt->path, prefix)) {
+            if (path_is(uri, rt->path, prefix, exact)) {
                 return rt;
             }
             continue;
         }
-        if (rest && path_is(rest, rt->path, prefix)) {
+        if (exact && strncmp(uri, api_prefix, api_len)) {
+            /* {api} itself in another case: not this route */
+            continue;
+        }
+        if (rest && path_is(rest, rt->path, prefix, exact)) {
             return rt;
         }
         if (rest_services && (rt->flags & WM_RT_SERVICES) &&
-            path_is(rest_services, rt->path, prefix)) {
+            path_is(rest_services, rt->path, prefix, exact)) {
             return rt;
         }
     }
     return NULL;
+}
+
+/* TLS only (DESIGN.md section 5): on a plain connection only the
+ * discovery GET ("the server is up") is served, unless WinMDMTLSOffload
+ * says TLS ends in front of httpd. The sign-in page, the provisioning
+ * document (the device's digest secret) and the OMA-DM sessions never
+ * cross the network in clear. */
+static int refuse_plain(request_rec *r, const wm_srv_conf_t *sc,
+                        const wm_route_t *rt)
+{
+    static const char body[] =
+        "This path is served over HTTPS only.\n";
+
+    if (wm_conf_tls_offload(sc) || ap_ssl_conn_is_ssl(r->connection) ||
+        (rt->endpoint == WM_EP_DISCOVERY && r->method_number == M_GET)) {
+        return DECLINED;
+    }
+    /* info, as other refusals of what a client sent: any client can send
+     * this, and warn is for what an administrator must fix. */
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  WMLOGNO(00043) "%s %s refused: not a TLS connection (only "
+                  "the discovery GET is served without TLS; set "
+                  "WinMDMTLSOffload On if TLS ends in front of httpd)",
+                  r->method, r->uri);
+    r->status = HTTP_FORBIDDEN;
+    ap_set_content_type(r, "text/plain; charset=utf-8");
+    ap_set_content_length(r, (apr_off_t)(sizeof(body) - 1));
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    if (!r->header_only) {
+        ap_rwrite(body, (int)(sizeof(body) - 1), r);
+    }
+    return OK;
 }
 
 int wm_route_handler(request_rec *r)
@@ -124,5 +163,8 @@ int wm_route_handler(request_rec *r)
     }
     ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "route %s -> endpoint %d",
                   r->uri, (int)rt->endpoint);
+    if (refuse_plain(r, sc, rt) == OK) {
+        return OK;
+    }
     return rt->handler(r, sc, rt);
 }

@@ -49,6 +49,7 @@ typedef struct {
     apr_size_t base_size;   /* the reply before any Status or command */
     apr_hash_t *settle;     /* profile operations answered in this message:
                                id -> wm_kv_t array of refused CmdRefs */
+    int inventory_full;     /* said once in this message */
     apr_int64_t now;
     apr_pool_t *p;
 } dm_t;
@@ -111,6 +112,19 @@ static apr_status_t inv_put(dm_t *dm, const char *uri, const char *value)
     if (old && !strcmp(old, value)) {
         return APR_SUCCESS;
     }
+    if (strlen(value) > WM_DM_INVENTORY_VALUE ||
+        (!old && apr_hash_count(dm->inventory) >= WM_DM_INVENTORY_NODES)) {
+        /* Bounded (wm_dm.h): the caller answers 420. */
+        if (!dm->inventory_full++) {
+            wm_log(WM_LOG_WARNING, 0, dm->p,
+                   WM_LOGNO(00045) "device %s: inventory node %s not kept, "
+                   "nor any other over the bound in this message (at most "
+                   "%d nodes of %d bytes per device)",
+                   dm->dev->device_id, uri, WM_DM_INVENTORY_NODES,
+                   WM_DM_INVENTORY_VALUE);
+        }
+        return APR_ENOSPC;
+    }
     apr_hash_set(dm->inventory, uri, APR_HASH_KEY_STRING, value);
     return wm_store_inventory_put(dm->st, dm->dev->device_id, uri, value,
                                   dm->now, dm->p);
@@ -119,6 +133,33 @@ static apr_status_t inv_put(dm_t *dm, const char *uri, const char *value)
 /* ----------------------------------------------------- authentication */
 
 typedef enum { AUTH_OK, AUTH_REFUSED, AUTH_ERROR } auth_e;
+
+/* Within a digest session each message's MsgID must be greater than the
+ * last one accepted on its nonce: a copy of a message of an open session,
+ * sent again, is a replay (the nonce alone would accept it). */
+static auth_e check_msg_id(dm_t *dm, const char *nonce)
+{
+    const char *m = dm->hdr->msg_id;
+    apr_int64_t id;
+    char *end;
+    int accepted = 0;
+
+    if (!m || !*m || strlen(m) > 18 || (id = apr_strtoi64(m, &end, 10)) <= 0 ||
+        *end) {
+        dm->res->reason = "the MsgID is not a positive number";
+        return AUTH_REFUSED;
+    }
+    if (wm_store_nonce_msg(dm->st, nonce, dm->dev->device_id,
+                           dm->hdr->session_id, id, &accepted, dm->p)) {
+        return AUTH_ERROR;
+    }
+    if (accepted != 1) {
+        dm->res->reason = "the MsgID is not greater than that of the "
+                          "session's last message (a replayed message)";
+        return AUTH_REFUSED;
+    }
+    return AUTH_OK;
+}
 
 /* The digest over one of the device's nonces; a nonce already bound to
  * another session is a replay. */
@@ -157,7 +198,7 @@ static auth_e check_digest(dm_t *dm)
         dm->nonce_used = n->key;
         if (n->value) {
             if (!strcmp(n->value, h->session_id)) {
-                return AUTH_OK;
+                return check_msg_id(dm, n->key);
             }
             dm->res->reason = "the nonce belongs to another session";
             return AUTH_REFUSED;
@@ -168,7 +209,7 @@ static auth_e check_digest(dm_t *dm)
         }
         if (bound == 1) {
             dm->nonces_bound++;
-            return AUTH_OK;
+            return check_msg_id(dm, n->key);
         }
         dm->res->reason = "the nonce was just used by another session";
         return AUTH_REFUSED;
@@ -357,6 +398,102 @@ static int inventory_uri(const char *uri)
                    !strcmp(uri, "./Device/Vendor/MSFT/DMClient/HWDevID"));
 }
 
+/* Fails op because the device went over a bound: the results kept so far
+ * stay, and one more item (no URI) says why. */
+static apr_status_t fail_over_bound(dm_t *dm, wm_op_t *op, const char *why)
+{
+    apr_status_t rv;
+
+    wm_log(WM_LOG_WARNING, 0, dm->p,
+           WM_LOGNO(00046) "device %s: operation %" APR_INT64_T_FMT
+           " failed: %s", dm->dev->device_id, op->id, why);
+    if ((rv = wm_store_result_add(dm->st, op->id, NULL, why, dm->p))) {
+        return rv;
+    }
+    op->state = "failed";
+    return wm_store_op_update(dm->st, op->id, "failed", WM_SC_TOO_LARGE,
+                              op->cmds_pending, dm->now, dm->p);
+}
+
+/* Checks one more chunk of len bytes for cmd_ref against the pending
+ * bounds: *pcode 213 when it may be kept, 413 when the command's result
+ * is too large (its chunks are dropped, the operation fails), 420 when
+ * the device has too much pending (this chunk is not kept, the operation
+ * fails, other commands' chunks stay). */
+static apr_status_t chunk_bound(dm_t *dm, wm_op_t *op, const char *cmd_ref,
+                                apr_size_t len, int *pcode)
+{
+    wm_store_usage_t u;
+    apr_status_t rv;
+
+    *pcode = WM_SC_CHUNK_ACCEPTED;
+    if ((rv = wm_store_partial_usage(dm->st, dm->dev->device_id, cmd_ref, &u,
+                                     dm->p))) {
+        return rv;
+    }
+    if (u.cmd_chunks + 1 > WM_DM_CMD_CHUNKS ||
+        u.cmd_bytes + (apr_int64_t)len > WM_DM_CMD_CHUNK_BYTES) {
+        *pcode = WM_SC_TOO_LARGE;
+        if ((rv = wm_store_partial_drop(dm->st, dm->dev->device_id, cmd_ref,
+                                        dm->p))) {
+            return rv;
+        }
+        return fail_over_bound(
+            dm, op,
+            apr_psprintf(dm->p,
+                         "the result of command %s is larger than %d chunks "
+                         "or %d bytes (a bound of this server)",
+                         cmd_ref, WM_DM_CMD_CHUNKS, WM_DM_CMD_CHUNK_BYTES));
+    }
+    if (u.device_chunks + 1 > WM_DM_DEVICE_CHUNKS ||
+        u.device_bytes + (apr_int64_t)len > WM_DM_DEVICE_CHUNK_BYTES) {
+        *pcode = WM_SC_FULL;
+        if ((rv = wm_store_partial_drop(dm->st, dm->dev->device_id, cmd_ref,
+                                        dm->p))) {
+            return rv;
+        }
+        return fail_over_bound(
+            dm, op,
+            apr_psprintf(dm->p,
+                         "the device has more than %d chunks or %d bytes of "
+                         "unfinished results pending (a bound of this "
+                         "server); command %s was dropped",
+                         WM_DM_DEVICE_CHUNKS, WM_DM_DEVICE_CHUNK_BYTES,
+                         cmd_ref));
+    }
+    return APR_SUCCESS;
+}
+
+/* Checks one more result item of len bytes for op against the bound per
+ * operation: *pover 1 when over (the operation is failed). */
+static apr_status_t result_bound(dm_t *dm, wm_op_t *op, apr_size_t len,
+                                 int *pover)
+{
+    apr_int64_t n, bytes;
+    apr_status_t rv;
+
+    *pover = 0;
+    if ((rv = wm_store_result_usage(dm->st, op->id, &n, &bytes, dm->p))) {
+        return rv;
+    }
+    if (n + 1 <= WM_DM_OP_RESULTS &&
+        bytes + (apr_int64_t)len <= WM_DM_OP_RESULT_BYTES) {
+        return APR_SUCCESS;
+    }
+    *pover = 1;
+    if (!strcmp(op->state, "failed") && op->status == WM_SC_TOO_LARGE) {
+        return APR_SUCCESS; /* said once already */
+    }
+    op->status = WM_SC_TOO_LARGE;
+    return fail_over_bound(
+        dm, op,
+        apr_psprintf(dm->p,
+                     "the results are larger than %d items or %d bytes per "
+                     "operation (a bound of this server); the rest was not "
+                     "kept",
+                     WM_DM_OP_RESULTS, WM_DM_OP_RESULT_BYTES));
+}
+
 /* Results of a Get: stored per item on the operation; a result larger
  * than one message arrives in chunks (MoreData, OMA-DM 1.2.1 section 7),
  * each answered 213 and kept until the last one. */
@@ -381,7 +518,17 @@ static apr_status_t on_results(dm_t *dm, const wm_sml_cmd_t *c, int *pcode)
         const char *data = it->data ? it->data : "";
 
         if (it->more_data) {
-            *pcode = WM_SC_CHUNK_ACCEPTED;
+            int code;
+            if ((rv = chunk_bound(dm, op, c->cmd_ref, strlen(data), &code))) {
+                return rv;
+            }
+            if (code != WM_SC_CHUNK_ACCEPTED) {
+                *pcode = code;
+                continue;
+            }
+            if (*pcode == WM_SC_OK) {
+                *pcode = WM_SC_CHUNK_ACCEPTED;
+            }
             if ((rv = wm_store_partial_add(dm->st, dev, c->cmd_ref, uri, data,
                                            dm->now, dm->p))) {
                 return rv;
@@ -395,10 +542,26 @@ static apr_status_t on_results(dm_t *dm, const wm_sml_cmd_t *c, int *pcode)
         if (whole) {
             data = apr_pstrcat(dm->p, whole, data, NULL);
         }
-        if ((rv = wm_store_result_add(dm->st, op->id, uri, data, dm->p)) ||
-            (inventory_uri(uri) &&
-             (rv = inv_put(dm, uri, data)))) {
+        {
+            int over;
+            if ((rv = result_bound(dm, op, strlen(data), &over))) {
+                return rv;
+            }
+            if (over) {
+                *pcode = WM_SC_TOO_LARGE;
+                continue;
+            }
+        }
+        if ((rv = wm_store_result_add(dm->st, op->id, uri, data, dm->p))) {
             return rv;
+        }
+        if (inventory_uri(uri) && (rv = inv_put(dm, uri, data))) {
+            if (rv != APR_ENOSPC) {
+                return rv;
+            }
+            if (*pcode == WM_SC_OK) {
+                *pcode = WM_SC_FULL; /* kept as a result, not in inventory */
+            }
         }
     }
     return APR_SUCCESS;
@@ -429,9 +592,21 @@ static apr_status_t on_generic_alert(dm_t *dm, const wm_sml_item_t *it)
     if (!id) {
         return APR_SUCCESS;
     }
+    if ((rv = wm_store_op_get(dm->st, id, &op, dm->p))) {
+        return rv;
+    }
+    if (op) {
+        int over;
+        if ((rv = result_bound(dm, op, it->data ? strlen(it->data) : 0,
+                               &over))) {
+            return rv;
+        }
+        if (over) {
+            return APR_SUCCESS;
+        }
+    }
     if ((rv = wm_store_result_add(dm->st, id, uri, it->data ? it->data : "",
-                                  dm->p)) ||
-        (rv = wm_store_op_get(dm->st, id, &op, dm->p))) {
+                                  dm->p))) {
         return rv;
     }
     if (op && !strcmp(op->type, "APP_INSTALL") && !strcmp(op->state, "sent")) {
@@ -457,7 +632,8 @@ static apr_status_t on_alert(dm_t *dm, const wm_sml_cmd_t *c)
              !strcmp(type, "com.microsoft.mdm.synctype") ||
              !strcmp(type, "com.microsoft/MDM/DevicePrepSync"))) {
             /* Client events worth keeping (never the AADUserToken). */
-            if ((rv = inv_put(dm, type, it->data ? it->data : ""))) {
+            if ((rv = inv_put(dm, type, it->data ? it->data : "")) &&
+                rv != APR_ENOSPC) {
                 return rv;
             }
         }
@@ -513,6 +689,10 @@ static apr_status_t process(dm_t *dm)
                 const char *uri = it->source ? it->source : it->target;
                 if (inventory_uri(uri)) {
                     rv = inv_put(dm, uri, it->data ? it->data : "");
+                    if (rv == APR_ENOSPC) {
+                        code = WM_SC_FULL; /* the rest is still kept */
+                        rv = APR_SUCCESS;
+                    }
                 }
             }
         }

@@ -24,6 +24,7 @@
 #include "wm_log.h"
 #include "wm_store.h"
 #include "wm_store_private.h"
+#include "wm_store_profile.h"
 
 /* SQLite writes of this process go one at a time. apr-util's SQLite
  * driver holds one process-wide mutex around every call, and SQLite's busy
@@ -125,12 +126,22 @@ static const char *const migration_3[] = {
     " PRIMARY KEY (device_id, cmd_ref, seq))",
     NULL};
 
-/* Profiles (wm_store_profile.h): groups and their members, profiles and
+/* 4: bounds on what a device makes the server keep (DESIGN.md section 5):
+ * the bytes of each pending chunk and of each result, summed per device
+ * and per operation; and the last MsgID of the digest session a nonce is
+ * bound to (a message of an open session is never accepted twice). */
+static const char *const migration_4[] = {
+    "ALTER TABLE partials ADD COLUMN bytes BIGINT NOT NULL DEFAULT 0",
+    "ALTER TABLE results ADD COLUMN bytes BIGINT NOT NULL DEFAULT 0",
+    "ALTER TABLE nonces ADD COLUMN msg_id BIGINT",
+    NULL};
+
+/* 5: profiles (wm_store_profile.h): groups and their members, profiles and
  * their versions, assignments, each device's state per profile and the
  * generations that tell a check-in it has profile work; who queued each
  * operation and the audit log of administrators' actions; indexes for the
  * device list's filters. */
-static const char *const migration_profiles[] = {
+static const char *const migration_5[] = {
     "ALTER TABLE devices ADD COLUMN desired_gen BIGINT NOT NULL DEFAULT 1",
     "ALTER TABLE devices ADD COLUMN applied_gen BIGINT NOT NULL DEFAULT 0",
     "ALTER TABLE devices ADD COLUMN verify_at BIGINT NOT NULL DEFAULT 0",
@@ -199,7 +210,8 @@ static const char *const *const migrations[] = {
     migration_1,
     migration_2,
     migration_3,
-    migration_profiles,
+    migration_4,
+    migration_5,
 };
 
 /* One migration per schema version, no more, no fewer. */
@@ -291,6 +303,9 @@ static const wm_store_sql_t statements[] = {
     {"wm_token_get",
      "SELECT user_name FROM tokens WHERE token_hash = %s AND expires > " INT_ARG},
     {"wm_token_delete", "DELETE FROM tokens WHERE token_hash = %s"},
+    /* Spending a token: exactly one unexpired row, or it was not good. */
+    {"wm_token_spend",
+     "DELETE FROM tokens WHERE token_hash = %s AND expires > " INT_ARG},
     {"wm_token_purge", "DELETE FROM tokens WHERE expires <= " INT_ARG},
     {"wm_nonce_put",
      "INSERT INTO nonces (nonce, device_id, expires) VALUES (%s, %s, " INT_ARG
@@ -304,7 +319,8 @@ static const wm_store_sql_t statements[] = {
      "AND session_id IS NULL"},
     /* The nonce of a session that ends becomes the next session's. */
     {"wm_nonce_rotate",
-     "UPDATE nonces SET nonce = %s, session_id = NULL, expires = " INT_ARG
+     "UPDATE nonces SET nonce = %s, session_id = NULL, msg_id = NULL, "
+     "expires = " INT_ARG
      " WHERE device_id = %s AND nonce = %s"},
     {"wm_nonce_spend",
      "DELETE FROM nonces WHERE device_id = %s AND session_id = %s"},
@@ -342,15 +358,30 @@ static const wm_store_sql_t statements[] = {
      "SELECT id FROM operations WHERE device_id = %s AND state IN ('sent', "
      "'done') AND body LIKE %s ESCAPE '!' ORDER BY id DESC LIMIT 1"},
     {"wm_result_add",
-     "INSERT INTO results (op_id, seq, uri, data) VALUES (" INT_ARG ", (SELECT "
-     "COALESCE(MAX(seq), 0) + 1 FROM results WHERE op_id = " INT_ARG
-     "), %s, %s)"},
+     "INSERT INTO results (op_id, seq, uri, data, bytes) VALUES (" INT_ARG
+     ", (SELECT COALESCE(MAX(seq), 0) + 1 FROM results WHERE op_id = " INT_ARG
+     "), %s, %s, " INT_ARG ")"},
+    {"wm_result_usage",
+     "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM results WHERE op_id = "
+     INT_ARG},
     {"wm_result_list",
      "SELECT uri, data FROM results WHERE op_id = " INT_ARG " ORDER BY seq"},
     {"wm_partial_add",
-     "INSERT INTO partials (device_id, cmd_ref, seq, uri, data, created) "
-     "VALUES (%s, %s, (SELECT COALESCE(MAX(seq), 0) + 1 FROM partials WHERE "
-     "device_id = %s AND cmd_ref = %s), %s, %s, " INT_ARG ")"},
+     "INSERT INTO partials (device_id, cmd_ref, seq, uri, data, created, "
+     "bytes) VALUES (%s, %s, (SELECT COALESCE(MAX(seq), 0) + 1 FROM partials "
+     "WHERE device_id = %s AND cmd_ref = %s), %s, %s, " INT_ARG ", " INT_ARG
+     ")"},
+    /* What a device has pending: chunks and bytes, in all and for one
+     * command. */
+    {"wm_partial_usage",
+     "SELECT COUNT(*), COALESCE(SUM(bytes), 0), COALESCE(SUM(CASE WHEN "
+     "cmd_ref = %s THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN cmd_ref = "
+     "%s THEN bytes ELSE 0 END), 0) FROM partials WHERE device_id = %s"},
+    /* The MsgID of a digest session's message must grow. */
+    {"wm_nonce_msg",
+     "UPDATE nonces SET msg_id = " INT_ARG " WHERE nonce = %s AND "
+     "device_id = %s AND session_id = %s AND (msg_id IS NULL OR msg_id < "
+     INT_ARG ")"},
     {"wm_partial_list",
      "SELECT uri, data FROM partials WHERE device_id = %s AND cmd_ref = %s "
      "ORDER BY seq"},
@@ -367,6 +398,9 @@ static const wm_store_sql_t statements[] = {
      "ELSE auth_failures.failures + 1 END, "
      "last_failure = excluded.last_failure"},
     {"wm_failure_clear", "DELETE FROM auth_failures WHERE subject = %s"},
+    {"wm_failure_refund",
+     "UPDATE auth_failures SET failures = failures - 1 WHERE subject = %s "
+     "AND failures > 0"},
     {"wm_failure_purge",
      "DELETE FROM auth_failures WHERE last_failure < " INT_ARG},
 };
@@ -1084,14 +1118,53 @@ apr_status_t wm_store_failure_clear(wm_store_t *st, const char *subject,
     return wm_store_run(st, "wm_failure_clear", NULL, p, 1, subject);
 }
 
+apr_status_t wm_store_failure_refund(wm_store_t *st, const char *subject,
+                                     apr_pool_t *p)
+{
+    return wm_store_run(st, "wm_failure_refund", NULL, p, 1, subject);
+}
+
+apr_status_t wm_store_begin_serial(wm_store_t *st, int key, apr_pool_t *p)
+{
+    apr_status_t rv;
+
+    if ((rv = wm_store_begin(st, p))) {
+        return rv;
+    }
+    /* SQLite's BEGIN IMMEDIATE already holds the database's write lock;
+     * PostgreSQL gets a transaction-scoped advisory lock. */
+    if (st->pgsql &&
+        (rv = wm_store_select(st,
+                              apr_psprintf(p,
+                                           "SELECT pg_advisory_xact_lock(%d)",
+                                           key),
+                              NULL, p))) {
+        wm_store_rollback(st, p);
+    }
+    return rv;
+}
+
 /* ------------------------------------------------------- enrollment */
 
 apr_status_t wm_store_enroll(wm_store_t *st, const wm_device_t *dev,
                              const char *nonce, apr_int64_t nonce_expires,
                              const char *token_hash, apr_pool_t *p)
 {
+    wm_device_t copy = *dev;
+    return wm_store_enroll_signed(st, &copy, nonce, nonce_expires, token_hash,
+                                  0, NULL, NULL, p);
+}
+
+apr_status_t wm_store_enroll_signed(wm_store_t *st, wm_device_t *dev,
+                                    const char *nonce,
+                                    apr_int64_t nonce_expires,
+                                    const char *token_hash, apr_int64_t now,
+                                    wm_store_sign_cb *sign, void *baton,
+                                    apr_pool_t *p)
+{
     wm_device_t *old = NULL;
     apr_status_t rv;
+    int spent = 0;
 
     /* One transaction, holding SQLite's write lock from the start, so two
      * enrollments of one DeviceID cannot both pass the owner check. */
@@ -1104,6 +1177,19 @@ apr_status_t wm_store_enroll(wm_store_t *st, const wm_device_t *dev,
                               p))) {
         goto leave;
     }
+    /* The sign-in token is spent first, inside the transaction: exactly
+     * one unexpired row goes, or another enrollment has used it. */
+    if (token_hash) {
+        if ((rv = wm_store_run(st, "wm_token_spend", &spent, p, 2, token_hash,
+                               wm_store_i64(now, p)))) {
+            goto leave;
+        }
+        if (spent != 1) {
+            st->err = "the sign-in token is unknown, expired or used";
+            rv = APR_ENOENT;
+            goto leave;
+        }
+    }
     if ((rv = wm_store_device_get(st, dev->device_id, &old, p))) {
         goto leave;
     }
@@ -1113,10 +1199,18 @@ apr_status_t wm_store_enroll(wm_store_t *st, const wm_device_t *dev,
         rv = APR_EACCES;
         goto leave;
     }
+    /* Only now is the certificate signed: a refused or spent request
+     * never gets one. */
+    if (sign && (rv = sign(baton, dev, p))) {
+        st->err = "the certificate was not issued";
+        goto leave;
+    }
+    /* A device that enrolls again (reset, reinstalled) may hold none of
+     * its profiles' settings: it gets them all again. */
     if ((rv = wm_store_device_put(st, dev, p)) ||
+        (old && (rv = wm_store_device_profiles_reset(st, dev->device_id, p))) ||
         (nonce && (rv = wm_store_nonce_put(st, nonce, dev->device_id,
-                                           nonce_expires, p))) ||
-        (token_hash && (rv = wm_store_token_delete(st, token_hash, p)))) {
+                                           nonce_expires, p)))) {
         goto leave;
     }
 leave:
@@ -1139,7 +1233,13 @@ apr_status_t wm_store_device_seen(wm_store_t *st, const char *device_id,
 apr_status_t wm_store_device_set_state(wm_store_t *st, const char *device_id,
                                        const char *state, apr_pool_t *p)
 {
-    return wm_store_run(st, "wm_device_state", NULL, p, 2, state, device_id);
+    apr_status_t rv = wm_store_run(st, "wm_device_state", NULL, p, 2, state,
+                                   device_id);
+    /* An unenrolled device holds no profile any more. */
+    if (!rv && !strcmp(state, "unenrolled")) {
+        rv = wm_store_device_profiles_reset(st, device_id, p);
+    }
+    return rv;
 }
 
 apr_status_t wm_store_device_set_poll(wm_store_t *st, const char *device_id,
@@ -1226,6 +1326,16 @@ apr_status_t wm_store_nonce_spend(wm_store_t *st, const char *device_id,
 {
     return wm_store_run(st, "wm_nonce_spend", NULL, p, 2, device_id,
                         session_id);
+}
+
+apr_status_t wm_store_nonce_msg(wm_store_t *st, const char *nonce,
+                               const char *device_id, const char *session_id,
+                               apr_int64_t msg_id, int *paccepted,
+                               apr_pool_t *p)
+{
+    const char *m = wm_store_i64(msg_id, p);
+    return wm_store_run(st, "wm_nonce_msg", paccepted, p, 5, m, nonce,
+                        device_id, session_id, m);
 }
 
 apr_status_t wm_store_nonce_rotate(wm_store_t *st, const char *device_id,

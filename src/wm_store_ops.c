@@ -198,7 +198,71 @@ apr_status_t wm_store_result_add(wm_store_t *st, apr_int64_t op_id,
                                  apr_pool_t *p)
 {
     const char *id = wm_store_i64(op_id, p);
-    return wm_store_run(st, "wm_result_add", NULL, p, 4, id, id, uri, data);
+    return wm_store_run(st, "wm_result_add", NULL, p, 5, id, id, uri, data,
+                        wm_store_i64(data ? (apr_int64_t)strlen(data) : 0, p));
+}
+
+/* The first row's columns as integers (0 when NULL or absent). */
+static apr_status_t ints_of(wm_store_t *st, const char *label,
+                            apr_int64_t *out, int n, apr_pool_t *p, int nargs,
+                            const char *a1, const char *a2, const char *a3)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    int rc, i, seen = 0;
+
+    for (i = 0; i < n; i++) {
+        out[i] = 0;
+    }
+    rc = nargs == 1
+             ? apr_dbd_pvselect(st->driver, p, st->handle, &res,
+                                wm_store_stmt(st, label), 1, a1)
+             : apr_dbd_pvselect(st->driver, p, st->handle, &res,
+                                wm_store_stmt(st, label), 1, a1, a2, a3);
+    if (rc) {
+        return wm_store_db_error(st, rc, label, p);
+    }
+    while (apr_dbd_get_row(st->driver, p, res, &row, -1) == 0) {
+        if (!seen++) {
+            for (i = 0; i < n; i++) {
+                out[i] = wm_store_to_i64(wm_store_entry(st, row, i, p));
+            }
+        }
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t wm_store_result_usage(wm_store_t *st, apr_int64_t op_id,
+                                   apr_int64_t *pcount, apr_int64_t *pbytes,
+                                   apr_pool_t *p)
+{
+    apr_int64_t v[2];
+    apr_status_t rv = ints_of(st, "wm_result_usage", v, 2, p, 1,
+                              wm_store_i64(op_id, p), NULL, NULL);
+    *pcount = v[0];
+    *pbytes = v[1];
+    return rv;
+}
+
+apr_status_t wm_store_partial_usage(wm_store_t *st, const char *device_id,
+                                    const char *cmd_ref,
+                                    wm_store_usage_t *u, apr_pool_t *p)
+{
+    apr_int64_t v[4];
+    apr_status_t rv = ints_of(st, "wm_partial_usage", v, 4, p, 3, cmd_ref,
+                              cmd_ref, device_id);
+    u->device_chunks = v[0];
+    u->device_bytes = v[1];
+    u->cmd_chunks = v[2];
+    u->cmd_bytes = v[3];
+    return rv;
+}
+
+apr_status_t wm_store_partial_drop(wm_store_t *st, const char *device_id,
+                                   const char *cmd_ref, apr_pool_t *p)
+{
+    return wm_store_run(st, "wm_partial_delete", NULL, p, 2, device_id,
+                        cmd_ref);
 }
 
 
@@ -214,8 +278,9 @@ apr_status_t wm_store_partial_add(wm_store_t *st, const char *device_id,
                                   const char *data, apr_int64_t now,
                                   apr_pool_t *p)
 {
-    return wm_store_run(st, "wm_partial_add", NULL, p, 7, device_id, cmd_ref,
-                        device_id, cmd_ref, uri, data, wm_store_i64(now, p));
+    return wm_store_run(st, "wm_partial_add", NULL, p, 8, device_id, cmd_ref,
+                        device_id, cmd_ref, uri, data, wm_store_i64(now, p),
+                        wm_store_i64(data ? (apr_int64_t)strlen(data) : 0, p));
 }
 
 apr_status_t wm_store_partial_take(wm_store_t *st, const char *device_id,

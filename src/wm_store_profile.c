@@ -104,6 +104,10 @@ const wm_store_sql_t wm_store_profile_sql[] = {
      "profile_id = " INT_ARG " AND group_id = 0) OR device_id IN (SELECT "
      "m.device_id FROM group_members m JOIN profile_targets t ON t.group_id "
      "= m.group_id WHERE t.profile_id = " INT_ARG "))"},
+    {"wm_dp_reset", "DELETE FROM device_profiles WHERE device_id = %s"},
+    {"wm_device_replan",
+     "UPDATE devices SET desired_gen = desired_gen + 1, verify_at = 0 WHERE "
+     "device_id = %s"},
     {"wm_bump_device",
      "UPDATE devices SET desired_gen = desired_gen + 1 WHERE device_id = %s"},
     {"wm_device_planned",
@@ -375,6 +379,15 @@ apr_status_t wm_store_bump_device(wm_store_t *st, const char *device_id,
                                   apr_pool_t *p)
 {
     return wm_store_run(st, "wm_bump_device", NULL, p, 1, device_id);
+}
+
+apr_status_t wm_store_device_profiles_reset(wm_store_t *st,
+                                            const char *device_id,
+                                            apr_pool_t *p)
+{
+    apr_status_t rv = wm_store_run(st, "wm_dp_reset", NULL, p, 1, device_id);
+    return rv ? rv
+              : wm_store_run(st, "wm_device_replan", NULL, p, 1, device_id);
 }
 
 apr_status_t wm_store_device_planned(wm_store_t *st, const char *device_id,

@@ -3,7 +3,8 @@
 # wsse:UsernameToken with GetPolicies and RequestSecurityToken. Emulated
 # devices enroll through the device-facing paths and the MDM endpoint
 # paths; then the real Windows 10 captures are sent byte for byte, as
-# the device sent them (their user demio has no domain part).
+# the device sent them (their user demio has no domain part, which
+# WinMDMDomain refuses), then with the user name qualified.
 use strict;
 use warnings FATAL => 'all';
 
@@ -30,10 +31,10 @@ my @DEVICES = (
 
 my $count = @DEVICES * (2 + WinMDMDevice::XCEP_CHECKS
                         + WinMDMDevice::ENROLL_CHECKS)
-          + WinMDMDevice::XCEP_CHECKS + WinMDMDevice::ENROLL_CHECKS;
-die "plan says 186 tests, the lists make $count\n" unless $count == 186;
+          + WinMDMDevice::XCEP_CHECKS + WinMDMDevice::ENROLL_CHECKS + 2;
+die "plan says 188 tests, the lists make $count\n" unless $count == 188;
 
-plan tests => 186, need_module('dbd', 'ssl');
+plan tests => 188, need_module('dbd', 'ssl');
 
 for my $d (@DEVICES) {
     my($label, $opts) = @$d;
@@ -65,20 +66,36 @@ for my $d (@DEVICES) {
 # byte, MAC six times, no RequestVersion. Sent as they are, to the paths
 # discovery gives a Windows 10 device.
 
+# As captured, the user name has no domain: with WinMDMDomain set, such a
+# name is refused (it would escape the domain list), so the captures are
+# sent once as they are (refused) and then with the name qualified.
+my $XCEP_CAPTURE = fixture('xcep_getpolicies_request_win10_19043_usernametoken.xml');
+my $WSTEP_CAPTURE = fixture('wstep_rst_request_win10_19043_usernametoken.xml');
+my $bare = WinMDMDevice->new(server => 'winmdm_tls', os => '10',
+                             path_family => 'device');
+for my $c (['GetPolicies', sub { $bare->get_policies(body => $XCEP_CAPTURE) }],
+           ['enrollment', sub { $bare->enroll(body => $WSTEP_CAPTURE) }]) {
+    my $fault = soap_fault($c->[1]->()->content);
+    ok t_cmp($fault ? $fault->{subcode} : 'no fault', 's:Authorization',
+             "capture as sent (bare user name demio): $c->[0] refused");
+}
+
+s{<wsse:Username>demio</wsse:Username>}
+ {<wsse:Username>demio\@example.test</wsse:Username>}
+    for $XCEP_CAPTURE, $WSTEP_CAPTURE;
+
 my $capture = WinMDMDevice->new(
     server          => 'winmdm_tls',
     os              => '10',
     path_family     => 'device',
     device_id       => 'B5B954E81FBCB94EB79BD08BE625F4EE',
     enrollment_type => 'Full',
-    user            => 'demio',
+    user            => 'demio@example.test',
     password        => 'demo',
 );
 
-$capture->get_policies(
-    body => fixture('xcep_getpolicies_request_win10_19043_usernametoken.xml'));
+$capture->get_policies(body => $XCEP_CAPTURE);
 ok t_cmp($_->[0], $_->[1], $_->[2]) for $capture->policy_checks('capture: GetPolicies');
 
-$capture->enroll(
-    body => fixture('wstep_rst_request_win10_19043_usernametoken.xml'));
+$capture->enroll(body => $WSTEP_CAPTURE);
 ok t_cmp($_->[0], $_->[1], $_->[2]) for $capture->enrollment_checks('capture: enrollment');

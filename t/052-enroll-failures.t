@@ -10,13 +10,15 @@ use warnings FATAL => 'all';
 use FindBin;
 use lib "$FindBin::Bin/lib";
 
+use Digest::SHA qw(sha256_hex);
+
 use Apache::Test;
 use Apache::TestUtil qw(t_cmp);
 
 use WinMDMTest qw(:all);
 use WinMDMDevice qw(ca_der);
 
-plan tests => 89, need_module('dbd', 'ssl');
+plan tests => 91, need_module('dbd', 'ssl');
 
 my $UNKNOWN_VT = 'http://example.test/enrollment/UnknownTokenType';
 
@@ -127,19 +129,28 @@ for my $c (@fed_cases) {
     ok t_cmp(total('default'), $n, "$label: no device row");
 }
 
-# A user of a domain the server does not enroll: the sign-in page may
-# refuse already; if it gives a token, the token gets no policy and no
-# certificate.
+# A user of a domain the server does not enroll: the sign-in page
+# refuses. A token such a user holds anyway (issued before WinMDMDomain
+# changed: written into the database here) gets no policy and no
+# certificate: the domain is checked again when the token is used.
 {
     my $label = 'Federated, user of another domain';
     my $dev = WinMDMDevice->new(server => 'default',
                                 user => 'outsider@elsewhere.test',
                                 password => 'outsider-password');
-    my $t = $dev->login;
-    ok t_cmp(defined $t ? fault_subcode($dev->get_policies) : 'no token',
-             qr/^(?:no token|s:Authorization)$/, "$label: GetPolicies");
-    ok t_cmp(defined $t ? fault_subcode($dev->enroll) : 'no token',
-             qr/^(?:no token|s:Authorization)$/, "$label: enrollment");
+    ok t_cmp($dev->login // 'no token', 'no token',
+             "$label: the sign-in page gives no token");
+    my $t = unknown_token();
+    db_rows('default', 'INSERT INTO tokens (token_hash, user_name, expires) '
+            . 'VALUES (' . sql_quote(sha256_hex($t)) . ", "
+            . "'outsider\@elsewhere.test', " . (time + 600) . ')');
+    ok t_cmp(fault_subcode($dev->get_policies(token => $t)), 's:Authorization',
+             "$label: GetPolicies with its token");
+    ok t_cmp(fault_subcode($dev->enroll(token => $t)), 's:Authorization',
+             "$label: enrollment with its token");
+    ok t_cmp(db_value('default', 'SELECT COUNT(*) FROM tokens WHERE '
+                      . 'token_hash = ' . sql_quote(sha256_hex($t))), 1,
+             "$label: the refused enrollment did not spend the token");
     no_row_ok($dev, $label);
 }
 

@@ -99,6 +99,8 @@ WinMDMPublicURL https://enterpriseenrollment.example.test
 WinMDMCACertificateFile "$state/ca.crt"
 WinMDMCAKeyFile "$state/ca.key"
 WinMDMMaxMessageSize 65536
+# Plain HTTP, as the default server: TLS ends in front of both nodes.
+WinMDMTLSOffload On
 
 <Location />
     AuthUserFile "$state/htpasswd"

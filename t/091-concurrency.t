@@ -8,7 +8,8 @@
 # (a) Concurrent enrollments of one DeviceID leave one device row, whose
 #     certificate and digest credentials are those of one response; with
 #     two users racing for a fresh DeviceID, one owns it and the other
-#     is refused with s:Authorization.
+#     is refused with s:Authorization. One sign-in token used by twenty
+#     devices at once enrolls one of them.
 # (b) Concurrent OMA-DM sessions of one device never send one operation
 #     twice ("claiming them is one statement ... so two sessions never
 #     send one operation twice"), with the TLS certificate and with the
@@ -24,6 +25,8 @@ use Digest::SHA qw(sha1_hex);
 use File::Spec::Functions qw(catfile);
 use File::Temp qw(tempdir);
 use HTTP::Response ();
+use IO::Socket::INET ();
+use URI ();
 use JSON::PP ();
 use MIME::Base64 qw(encode_base64);
 use POSIX ();
@@ -34,7 +37,7 @@ use Apache::TestUtil qw(t_cmp);
 use WinMDMTest qw(:all);
 use WinMDMDevice qw(random_hex);
 
-plan tests => 55, need_module('dbd', 'ssl');
+plan tests => 59, need_module('dbd', 'ssl');
 
 # Each race's processes write their results here, one JSON file each.
 my $RESULTS = tempdir(CLEANUP => 1);
@@ -253,6 +256,68 @@ for my $round (1 .. 3) {
              md5_hex("$id:" . ($w->{secret} // '')) ? 'the same response'
              : 'another response', 'the same response',
              "$label: its digest credentials come from the same response");
+}
+
+# One sign-in token, twenty devices (twenty DeviceIDs) enrolling with it at
+# once: the token is spent inside the enrollment's transaction, so one
+# device is enrolled and every other request is refused; on SQLite and
+# on PostgreSQL alike.
+# Each request is sent whole but for its last byte before the barrier,
+# and that byte after it: the requests reach the server at one moment.
+sub held_enroll_job {
+    my $dev = shift;
+    my $job = enroll_job($dev);
+    return sub {
+        my $wait = shift;
+        no warnings 'redefine';
+        local *WinMDMDevice::post_soap = sub {
+            my($self, $url, $body) = @_;
+            my $u = URI->new($url);
+            my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                             PeerPort => $u->port,
+                                             Proto => 'tcp', Timeout => 60)
+                or die "connect: $!";
+            binmode $sock;
+            print $sock 'POST ' . $u->path_query . " HTTP/1.1\r\n"
+                . 'Host: ' . $u->host_port . "\r\n"
+                . "Content-Type: application/soap+xml; charset=utf-8\r\n"
+                . 'Content-Length: ' . length($body) . "\r\n"
+                . "Connection: close\r\n\r\n" . substr($body, 0, -1);
+            $sock->flush;
+            $wait->();
+            print $sock substr($body, -1);
+            $sock->flush;
+            my $raw = '';
+            1 while sysread $sock, $raw, 65536, length $raw;
+            close $sock;
+            return HTTP::Response->parse($raw);
+        };
+        return $job->(sub { });
+    };
+}
+
+{
+    my $first = WinMDMDevice->new(server => 'default');
+    my $token = $first->login;
+    my @devs = map { WinMDMDevice->new(server => 'default') } 1 .. 20;
+    $_->{token} = $token for @devs;
+    my @r = race(map { held_enroll_job($_) } @devs);
+    for (@r) {
+        $_->{outcome} //= 'no answer: ' . ($_->{error} // '?');
+    }
+    my $label = 'one token, 20 enrollments of 20 DeviceIDs at once';
+    print STDERR "# $label: ", join(', ', map { $_->{outcome} } @r), "\n";
+    ok t_cmp(unclean(@r), '',
+             "$label: each a provisioning document or a clean SOAP fault");
+    ok t_cmp(scalar(grep { $_->{outcome} eq 'provisioned' } @r), 1,
+             "$label: one provisioning document");
+    ok t_cmp(join(' ', sort map { $_->{outcome} }
+                  grep { $_->{outcome} ne 'provisioned' } @r),
+             join(' ', ('fault s:Authentication') x 19),
+             "$label: the others get s:Authentication");
+    ok t_cmp(db_value('default', 'SELECT COUNT(*) FROM devices WHERE '
+                      . 'device_id IN (' . join(', ', map { sql_quote($_->device_id) } @devs)
+                      . ')'), 1, "$label: one device row");
 }
 
 # --- (b) sessions --------------------------------------------------------------------

@@ -7,8 +7,9 @@
 #     OMA-DM answers 200 with a SyncHdr Status 400;
 #   - a 100 MB body, declared and chunked: 413 long before it is sent;
 #   - a valid body sent slowly still gets its answer;
-#   - SQL metacharacters in every stored field: stored byte for byte or
-#     refused cleanly, and the tables are still there;
+#   - SQL metacharacters in every stored field: an accepted value is
+#     stored byte for byte, a refused one is refused for its stated
+#     reason (not any fault), and the tables are still there;
 #   - control characters in a DeviceID; path traversal in URLs;
 #   - CSRs with odd subjects: the certificate's CN is the DeviceID;
 #   - a sign-in token used by another user, or used twice.
@@ -32,7 +33,7 @@ use Apache::TestUtil qw(t_cmp);
 use WinMDMTest qw(:all);
 use WinMDMDevice qw(SYNCML_CT SOAP_CT run_cmd openssl dm_command_list);
 
-plan tests => 87, need_module('dbd', 'ssl');
+plan tests => 90, need_module('dbd', 'ssl');
 
 my $LIMIT = 65536;
 use_server('default');
@@ -238,20 +239,23 @@ sub tables_exist {
 }
 my $TABLES = 'devices ok tokens ok operations ok results ok inventory ok nonces ok';
 
-# Either a 200 with the value stored byte for byte, or a clean refusal.
-sub stored_or_refused {
+# An accepted value: a 200, and the value stored byte for byte.
+sub stored_ok {
     my($label, $res, $read_api, $read_db, $want) = @_;
-    if ($res->code == 200) {
-        ok t_cmp($read_api->(), $want, "$label: stored as sent (admin API)");
-        ok t_cmp($read_db->(), $want, "$label: stored as sent (database)");
-    }
-    else {
-        my $f = soap_fault($res->content);
-        ok t_cmp($res->code . ' ' . ($f ? 'fault' : 'no fault'), '500 fault',
-                 "$label: refused with a SOAP fault");
-        ok t_cmp($f ? $f->{subcode} // '' : '', qr/^s:/,
-                 "$label: refusal subcode");
-    }
+    ok t_cmp($res->code == 200 ? $read_api->() : 'HTTP ' . $res->code, $want,
+             "$label: accepted and stored as sent (admin API)");
+    ok t_cmp($res->code == 200 ? $read_db->() : 'HTTP ' . $res->code, $want,
+             "$label: accepted and stored as sent (database)");
+}
+
+# A refused value: a SOAP fault with the subcode and the reason that say
+# why (never just any fault).
+sub refused_ok {
+    my($label, $res, $subcode, $reason) = @_;
+    my $f = soap_fault($res->content);
+    ok t_cmp($res->code . ' ' . ($f ? $f->{subcode} // 'no subcode' : 'no fault'),
+             "500 $subcode", "$label: refused with $subcode");
+    ok t_cmp($f ? $f->{reason} // '' : '', $reason, "$label: the reason says why");
 }
 
 sub api_device {
@@ -266,28 +270,35 @@ $S1->login;
 my $res = $S1->enroll(context => {DeviceName => $EVIL, OSVersion => $EVIL,
                                   HWDevID => $EVIL});
 my $q1 = sql_quote($S1->device_id);
-stored_or_refused('DeviceName', $res,
+stored_ok('DeviceName', $res,
     sub { api_device($S1->device_id)->{device_name} // 'none' },
     sub { db_value('default', "SELECT device_name FROM devices WHERE device_id = $q1") // 'none' },
     $EVIL);
-stored_or_refused('OSVersion', $res,
+stored_ok('OSVersion', $res,
     sub { api_device($S1->device_id)->{os_version} // 'none' },
     sub { db_value('default', "SELECT os_version FROM devices WHERE device_id = $q1") // 'none' },
     $EVIL);
-stored_or_refused('HWDevID', $res,
+stored_ok('HWDevID', $res,
     sub { db_value('default', "SELECT hw_dev_id FROM devices WHERE device_id = $q1") // 'none' },
     sub { db_value('default', "SELECT hw_dev_id FROM devices WHERE device_id = $q1") // 'none' },
     $EVIL);
 
-# The DeviceID itself.
+# The DeviceID itself: with spaces it is refused (a DeviceID holds none),
+# and that is said; without them, its SQL metacharacters round-trip.
 my $S2 = WinMDMDevice->new(server => 'default', device_id => $EVIL);
 $S2->login;
 $res = $S2->enroll;
-stored_or_refused('DeviceID', $res,
-    sub { api_device($EVIL)->{device_id} // 'none' },
+refused_ok('DeviceID with spaces', $res, 's:MessageFormat',
+           qr/DeviceID is empty, too long or holds spaces/);
+my $EVIL_ID = q{x';DROP_TABLE_devices;--100%"q"\\};
+my $S3 = WinMDMDevice->new(server => 'default', device_id => $EVIL_ID);
+$S3->login;
+$res = $S3->enroll;
+stored_ok('DeviceID', $res,
+    sub { api_device($EVIL_ID)->{device_id} // 'none' },
     sub { db_value('default', 'SELECT device_id FROM devices WHERE device_id = '
-                   . sql_quote($EVIL)) // 'none' },
-    $EVIL);
+                   . sql_quote($EVIL_ID)) // 'none' },
+    $EVIL_ID);
 ok t_cmp(tables_exist('default'), $TABLES, 'WSTEP: the tables still exist');
 
 # The user name at the sign-in page and in a UsernameToken.
@@ -307,6 +318,8 @@ ok t_cmp(tables_exist('default'), $TABLES, 'WSTEP: the tables still exist');
     ok t_cmp($r->code . ' ' . ($f ? $f->{subcode} // '' : 'no fault'),
              qr/^500 s:Authentication$/,
              'UsernameToken with SQL in the user name: s:Authentication');
+    ok t_cmp($f ? $f->{reason} // '' : '', qr/user name or password is incorrect/,
+             'UsernameToken with SQL in the user name: refused as a wrong password');
     ok t_cmp(tables_exist('winmdm_tls'), $TABLES,
              'UsernameToken: the tables still exist');
 }
@@ -323,12 +336,18 @@ ok t_cmp(tables_exist('default'), $TABLES, 'WSTEP: the tables still exist');
     my $q = admin_request(POST => '/devices/' . $dev->device_id . '/operations',
                           body => {type => 'SYNCML', syncml => $syncml});
     my $op_syncml = $q->{json} ? $q->{json}{id} : undef;
-    ok t_cmp($q->{code}, qr/^(?:201|400)$/, 'SYNCML with SQL: 201 or 400');
+    ok t_cmp($q->{code}, 201, 'SYNCML with SQL: accepted');
     $q = admin_request(POST => '/devices/' . $dev->device_id . '/operations',
         body => {type => 'POLICY',
                  settings => {'DeviceLock/MinDevicePasswordLength' => $EVIL_OPS}});
     my $op_policy = $q->{json} ? $q->{json}{id} : undef;
-    ok t_cmp($q->{code}, qr/^(?:201|400)$/, 'POLICY with SQL: 201 or 400');
+    # Accepted, or refused for a stated reason (a setting's value may
+    # have to fit its format).
+    ok t_cmp($q->{code} == 201 ? 'accepted'
+             : $q->{code} == 400 && $q->{json} && ($q->{json}{error} // '') =~ /\S{3}.*\S{3}/
+               ? 'refused for a stated reason' : "HTTP $q->{code}",
+             qr/^(?:accepted|refused for a stated reason)$/,
+             'POLICY with SQL: accepted, or refused for a stated reason');
     $q = admin_request(POST => '/devices/' . $dev->device_id . '/operations',
         body => {type => 'SYNCML', syncml => '<Get><CmdID>1</CmdID><Item><Target>'
                  . '<LocURI>./DevDetail/SwV</LocURI></Target></Item></Get>'});

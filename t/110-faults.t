@@ -4,7 +4,10 @@
 # OMA-DM sessions loses nothing the server acknowledged: once a device
 # has the server's reply to the message that carried its Status and
 # Results, that operation is done and its results are stored, whatever
-# happens to the process afterwards. The other sessions go on.
+# happens to the process afterwards. The other sessions go on. The child
+# killed is the one serving a check-in this test holds open (its answer
+# to the server's Get, half sent): that session fails, with nothing of
+# it stored, and the device's next session works.
 #
 # (a) The database goes away (SQLite: its folder and files become
 # unwritable; PostgreSQL: the server stops). Enrollment answers a SOAP
@@ -24,6 +27,7 @@ use lib "$FindBin::Bin/lib";
 
 use File::Spec::Functions qw(catfile);
 use File::Temp ();
+use IO::Socket::INET ();
 use POSIX ();
 use Time::HiRes qw(time sleep);
 
@@ -34,7 +38,7 @@ use Apache::TestUtil qw(t_cmp);
 use WinMDMTest qw(:all);
 use WinMDMDevice ();
 
-plan tests => 27, need_module('dbd');
+plan tests => 31, need_module('dbd');
 
 my $PG = ($ENV{WM_TEST_DB} // '') eq 'pgsql';
 my $state = Apache::Test::vars('t_state');
@@ -99,6 +103,20 @@ my @first = map { $_->enroll->code . '/' . session_ok(session($_)) } @load;
 ok t_cmp("@first", qr{^(?:200/200(?: 200)* ?){$WORKERS}$},
          'load: the devices enroll and hold a first session');
 
+# The held check-in: the device gets the server's Get in package 1, then
+# sends the headers and half the body of its answer, and waits.
+my $held = WinMDMDevice->new(server => 'default');
+$held->login;
+$held->enroll;
+session($held);
+my $held_op = queue_syncml('default', $held->device_id, './DevDetail/SwV');
+$held->dm_begin;
+my $hr = $held->dm_send(cmds => [$held->dm_package1_cmds]);
+my $held_got = WinMDMDevice::dm_command_list($hr);
+$held->{dm_msg_id}++;
+my $answer = $held->dm_message(first_cmd_id => 1,
+                               cmds => [$held->dm_answer_cmds]);
+
 my $tmp = File::Temp::tempdir(CLEANUP => 1);
 my $start = time;
 my @pids;
@@ -139,17 +157,85 @@ for my $w (0 .. $WORKERS - 1) {
     push @pids, $pid;
 }
 
+# The httpd child whose connection has this client port: the server side
+# of the TCP connection (/proc/net/tcp*) and the child holding its socket.
+sub child_serving {
+    my $client_port = shift;
+    my($server_port) = (split /:/, Apache::TestRequest::hostport(
+        Apache::Test::config()))[1];
+    my $inode;
+    for my $f ('/proc/net/tcp', '/proc/net/tcp6') {
+        open my $fh, '<', $f or next;
+        while (<$fh>) {
+            my @c = split ' ';
+            next unless @c > 9 && $c[1] =~ /:([0-9A-F]{4})$/;
+            my $lp = hex $1;
+            my($rp) = $c[2] =~ /:([0-9A-F]{4})$/ or next;
+            $inode = $c[9] if $lp == $server_port && hex($rp) == $client_port;
+        }
+        close $fh;
+    }
+    return undef unless $inode;
+    for my $kid (httpd_children()) {
+        for my $fd (glob "/proc/$kid/fd/*") {
+            my $l = readlink $fd // '';
+            return $kid if $l eq "socket:[$inode]";
+        }
+    }
+    return undef;
+}
+
 sleep $KILL_AT;
+use_server('default');
+my($host, $port) = split /:/, Apache::TestRequest::hostport(Apache::Test::config());
+my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
+                                 Proto => 'tcp', Timeout => 30)
+    or die "connect: $!";
+print $sock "POST /devicemgt HTTP/1.1\r\nHost: $host:$port\r\n"
+    . "Content-Type: application/vnd.syncml.dm+xml\r\n"
+    . 'Content-Length: ' . length($answer) . "\r\n\r\n"
+    . substr($answer, 0, int(length($answer) / 2));
+$sock->flush;
+my $victim;
+for (1 .. 50) {
+    last if $victim = child_serving($sock->sockport);
+    sleep 0.1;
+}
 my @kids = httpd_children();
-my $victim = $kids[0];
 my $killed = $victim ? kill('KILL', $victim) : 0;
 my $kill_time = time;
 printf STDERR "# load started %s, child %s killed at %s\n",
     scalar(localtime $start), $victim // 'none', scalar(localtime $kill_time);
+# The rest of the answer goes nowhere: the child reading it is gone.
+my $held_reply = eval {
+    local $SIG{ALRM} = sub { die "timeout\n" };
+    local $SIG{PIPE} = 'IGNORE';
+    alarm 30;
+    print $sock substr($answer, int(length($answer) / 2));
+    my $buf = '';
+    1 while sysread $sock, $buf, 65536, length $buf;
+    alarm 0;
+    $buf;
+} // '';
+alarm 0;
+close $sock;
 waitpid $_, 0 for @pids;
 
 ok t_cmp($killed ? "killed one of " . scalar(@kids) : 'no child found',
-         qr/^killed one of [1-9]/, 'an httpd child was killed with SIGKILL');
+         qr/^killed one of [1-9]/,
+         'the httpd child serving the held check-in was killed with SIGKILL');
+ok t_cmp($held_got, "$held_op:Get", 'held session: the Get was sent');
+ok t_cmp($held_reply =~ m{^HTTP/1\.1 200} ? 'a reply' : 'no reply', 'no reply',
+         'held session: its answer got no reply (the session failed)');
+ok t_cmp(db_value('default', "SELECT state || ':' || (SELECT COUNT(*) FROM "
+                  . "results WHERE op_id = $held_op) FROM operations WHERE id = $held_op")
+         // 'no row', 'sent:0',
+         'held session: nothing of its answer was stored');
+{
+    my @r = session($held);
+    ok t_cmp(session_ok(@r), qr/^200(?: 200)*$/,
+             "held session: the device's next session works");
+}
 
 my(@acked, %after_kill, %sessions);
 for my $w (0 .. $WORKERS - 1) {
@@ -240,6 +326,16 @@ sub outage_end {
     return 'up';
 }
 
+# The outage's window, for t/999-error-log.t: the database errors it
+# causes are excused between these two times only (seconds since 1970).
+my $window = catfile($state, 'outage-window');
+sub window_mark {
+    open my $w, '>>', $window or die "$window: $!";
+    printf $w "%s %.6f\n", shift, time;
+    close $w;
+}
+window_mark('begin');
+
 {
     local $SIG{ALRM} = sub { die "timeout\n" };
     ok t_cmp(outage_begin(), 'down', 'the database is made unavailable');
@@ -315,6 +411,8 @@ ok t_cmp(db_value($S, "SELECT state FROM operations WHERE id = $op"), 'done',
              'after the outage: the default server signs in, enrolls and '
              . 'checks in again');
 }
+# Everything works again: the window closes.
+window_mark('end');
 
 # The module said what happened: the request's own reports go to the
 # fault server's error log, the store's connection set-up reports

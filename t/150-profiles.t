@@ -21,7 +21,7 @@ use POSIX ();
 use WinMDMTest qw(:all);
 use WinMDMDevice ();
 
-plan tests => 53, need_module('dbd');
+plan tests => 54, need_module('dbd');
 
 my $POLICY = './Device/Vendor/MSFT/Policy/Config/';
 my $IMAGE = './Device/Vendor/MSFT/Personalization/LockScreenImageUrl';
@@ -181,6 +181,15 @@ ok t_cmp(states($a), 'Baseline:verified Finance cameras:verified',
 ok t_cmp(db_value('default', 'SELECT CASE WHEN verify_at > 1 THEN 1 ELSE 0 END '
                   . 'FROM devices WHERE device_id = ' . sql_quote($a->device_id)),
          1, 'the next read-back is scheduled');
+
+# --- a device that enrolls again (reset) gets its profiles again ---------------------
+
+$b->{nodes} = {};
+$b->login;
+$b->enroll;
+$b->dm_device_session(auth => 'digest');
+ok t_cmp(states($b) . ' ' . node($b, "${POLICY}DeviceLock/MinDevicePasswordLength"),
+         'Baseline:verified 8', 'B enrolled again: Baseline sent again and verified');
 
 # --- unassigning deletes the settings; so does leaving the group --------------------
 

@@ -222,6 +222,9 @@ my %DB_FILE = (
     winmdm_tls   => 'wm-tls.db',
     winmdm_short => 'wm-short.db',
     winmdm_fault => 'fault/wm-fault.db',
+    # these two share the default server's database
+    winmdm_plain => 'wm.db',
+    winmdm_broad => 'wm.db',
 );
 sub db_file {
     my $name = shift;
