@@ -117,6 +117,50 @@ static apr_status_t audit(request_rec *r, wm_store_t *st, const char *action,
                           detail, r->pool);
 }
 
+/* Sends {key: list, "next": cursor or null}: a full page's cursor is the
+ * first column of its last row. */
+static int send_page(request_rec *r, const char *key, json_t *list,
+                     const apr_array_header_t *rows, int limit)
+{
+    return wm_admin_send_json(
+        r, HTTP_OK,
+        wm_admin_owned(
+            r, json_pack("{s:o,s:o}", key, list, "next",
+                         rows->nelts == limit
+                             ? json_string(APR_ARRAY_IDX(rows, limit - 1,
+                                                         const char **)[0])
+                             : json_null())));
+}
+
+/* Deletes what id names after bumping the devices it concerns, in one
+ * transaction, with its audit record; 404 when there is nothing. */
+static int delete_bumped(request_rec *r, wm_store_t *st, apr_int64_t id,
+                         apr_status_t (*bump)(wm_store_t *, apr_int64_t,
+                                              apr_pool_t *),
+                         apr_status_t (*drop)(wm_store_t *, apr_int64_t, int *,
+                                              apr_pool_t *),
+                         const char *type)
+{
+    apr_status_t rv;
+    int status, n = 0;
+
+    if ((status = begin(r, st)) != OK) {
+        return status;
+    }
+    if ((rv = bump(st, id, r->pool)) || (rv = drop(st, id, &n, r->pool))) {
+        return finish(r, st, rv, 0, NULL);
+    }
+    if (n != 1) {
+        wm_store_rollback(st, r->pool);
+        return wm_admin_error(r, HTTP_NOT_FOUND,
+                              apr_pstrcat(r->pool, "no such ", type, NULL));
+    }
+    rv = audit(r, st, apr_pstrcat(r->pool, type, " deleted", NULL), type,
+               i64(id, r->pool), NULL, NULL);
+    return finish(r, st, rv, HTTP_OK,
+                  json_pack("{s:s}", "deleted", i64(id, r->pool)));
+}
+
 /* ------------------------------------------------------------- groups */
 
 static json_t *group_json(const char **row, apr_pool_t *p)
@@ -230,26 +274,11 @@ static int group_exists(request_rec *r, wm_store_t *st, apr_int64_t id,
     return 1;
 }
 
+/* Its members lose the profiles that reached them through it. */
 static int delete_group(request_rec *r, wm_store_t *st, apr_int64_t id)
 {
-    apr_status_t rv;
-    int status, n = 0;
-
-    if ((status = begin(r, st)) != OK) {
-        return status;
-    }
-    /* Its members lose the profiles that reached them through it. */
-    if ((rv = wm_store_bump_group(st, id, r->pool)) ||
-        (rv = wm_store_group_delete(st, id, &n, r->pool))) {
-        return finish(r, st, rv, 0, NULL);
-    }
-    if (n != 1) {
-        wm_store_rollback(st, r->pool);
-        return wm_admin_error(r, HTTP_NOT_FOUND, "no such group");
-    }
-    rv = audit(r, st, "group deleted", "group", i64(id, r->pool), NULL, NULL);
-    return finish(r, st, rv, HTTP_OK,
-                  json_pack("{s:s}", "deleted", i64(id, r->pool)));
+    return delete_bumped(r, st, id, wm_store_bump_group,
+                         wm_store_group_delete, "group");
 }
 
 static int list_members(request_rec *r, wm_store_t *st, apr_int64_t id)
@@ -275,14 +304,7 @@ static int list_members(request_rec *r, wm_store_t *st, apr_int64_t id)
         json_array_append_new(
             list, json_string(APR_ARRAY_IDX(rows, i, const char **)[0]));
     }
-    return wm_admin_send_json(
-        r, HTTP_OK,
-        wm_admin_owned(
-            r, json_pack("{s:o,s:o}", "devices", list, "next",
-                         rows->nelts == limit
-                             ? json_string(APR_ARRAY_IDX(rows, limit - 1,
-                                                         const char **)[0])
-                             : json_null())));
+    return send_page(r, "devices", list, rows, limit);
 }
 
 /* POST groups/{id}/devices with ["DeviceID", ...]: members added, each
@@ -563,27 +585,11 @@ static int change_profile(request_rec *r, const wm_srv_conf_t *sc,
                             "version", version, "changed", 1));
 }
 
+/* Its devices remove its settings at their next check-in. */
 static int delete_profile(request_rec *r, wm_store_t *st, apr_int64_t id)
 {
-    apr_status_t rv;
-    int status, n = 0;
-
-    if ((status = begin(r, st)) != OK) {
-        return status;
-    }
-    /* Its devices remove its settings at their next check-in. */
-    if ((rv = wm_store_bump_profile(st, id, r->pool)) ||
-        (rv = wm_store_profile_delete(st, id, &n, r->pool))) {
-        return finish(r, st, rv, 0, NULL);
-    }
-    if (n != 1) {
-        wm_store_rollback(st, r->pool);
-        return wm_admin_error(r, HTTP_NOT_FOUND, "no such profile");
-    }
-    rv = audit(r, st, "profile deleted", "profile", i64(id, r->pool), NULL,
-               NULL);
-    return finish(r, st, rv, HTTP_OK,
-                  json_pack("{s:s}", "deleted", i64(id, r->pool)));
+    return delete_bumped(r, st, id, wm_store_bump_profile,
+                         wm_store_profile_delete, "profile");
 }
 
 /* PUT or DELETE profiles/{id}/targets/{group id|all}. */
@@ -666,14 +672,7 @@ static int profile_devices(request_rec *r, wm_store_t *st, apr_int64_t id)
                             wm_admin_str(d[3]), "updated",
                             wm_admin_time(apr_atoi64(d[4]), r->pool)));
     }
-    return wm_admin_send_json(
-        r, HTTP_OK,
-        wm_admin_owned(
-            r, json_pack("{s:o,s:o}", "devices", list, "next",
-                         rows->nelts == limit
-                             ? json_string(APR_ARRAY_IDX(rows, limit - 1,
-                                                         const char **)[0])
-                             : json_null())));
+    return send_page(r, "devices", list, rows, limit);
 }
 
 /* --------------------------------------------------- devices, audit */
@@ -737,14 +736,7 @@ static int audit_list(request_rec *r, wm_store_t *st, const char *kind,
                       wm_admin_str(a[5]), "device", wm_admin_str(a[6]),
                       "detail", wm_admin_str(a[7])));
     }
-    return wm_admin_send_json(
-        r, HTTP_OK,
-        wm_admin_owned(
-            r, json_pack("{s:o,s:o}", "audit", list, "next",
-                         rows->nelts == limit
-                             ? json_string(APR_ARRAY_IDX(rows, limit - 1,
-                                                         const char **)[0])
-                             : json_null())));
+    return send_page(r, "audit", list, rows, limit);
 }
 
 /* --------------------------------------------------------- dispatch */

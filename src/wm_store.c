@@ -516,18 +516,14 @@ apr_status_t wm_store_child_init(apr_pool_t *pchild)
                                    pchild);
 }
 
-apr_status_t wm_store_run(wm_store_t *st, const char *label, int *pnrows,
-                          apr_pool_t *p, int nargs, ...)
+/* The argument count is the statement's: a mismatch is a bug, caught
+ * here rather than read past the arguments. */
+static apr_status_t check_args(wm_store_t *st, const char *label, int nargs,
+                               apr_pool_t *p)
 {
-    const char **args = apr_palloc(p, sizeof(const char *) * (nargs + 1));
-    int nrows = 0, rc, i, taken = 0;
-    size_t k;
-    va_list ap;
+    size_t k, j;
 
-    /* The argument count is the statement's: a mismatch is a bug, caught
-     * here rather than read past the arguments. */
     for (k = 0; k < sizeof(tables) / sizeof(tables[0]); k++) {
-        size_t j;
         for (j = 0; j < *tables[k].count; j++) {
             const wm_store_sql_t *q = &tables[k].sql[j];
             if (!strcmp(q->label, label) && placeholders(q->sql) != nargs) {
@@ -537,11 +533,34 @@ apr_status_t wm_store_run(wm_store_t *st, const char *label, int *pnrows,
             }
         }
     }
-    /* apr_dbd_pquery takes the arguments as an array; a NULL is SQL NULL. */
-    va_start(ap, nargs);
+    return APR_SUCCESS;
+}
+
+/* apr_dbd takes the arguments as an array; a NULL is SQL NULL. */
+static const char **args_of(int nargs, va_list ap, apr_pool_t *p)
+{
+    const char **args = apr_palloc(p, sizeof(const char *) * (nargs + 1));
+    int i;
+
     for (i = 0; i < nargs; i++) {
         args[i] = va_arg(ap, const char *);
     }
+    return args;
+}
+
+apr_status_t wm_store_run(wm_store_t *st, const char *label, int *pnrows,
+                          apr_pool_t *p, int nargs, ...)
+{
+    const char **args;
+    int nrows = 0, rc, taken = 0;
+    apr_status_t rv;
+    va_list ap;
+
+    if ((rv = check_args(st, label, nargs, p))) {
+        return rv;
+    }
+    va_start(ap, nargs);
+    args = args_of(nargs, ap, p);
     va_end(ap);
     if (!st->locked) {
         write_lock(st);
@@ -585,18 +604,20 @@ apr_status_t wm_store_rows(wm_store_t *st, const char *label, int ncols,
                            apr_array_header_t **prows, apr_pool_t *p,
                            int nargs, ...)
 {
-    const char **args = apr_palloc(p, sizeof(const char *) * (nargs + 1));
     apr_array_header_t *rows = apr_array_make(p, 8, sizeof(const char **));
     apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *row = NULL;
+    const char **args;
     int rc, i, taken = 0;
+    apr_status_t rv;
     va_list ap;
 
     *prows = rows;
-    va_start(ap, nargs);
-    for (i = 0; i < nargs; i++) {
-        args[i] = va_arg(ap, const char *);
+    if ((rv = check_args(st, label, nargs, p))) {
+        return rv;
     }
+    va_start(ap, nargs);
+    args = args_of(nargs, ap, p);
     va_end(ap);
     /* A statement with RETURNING writes: one writer at a time (SQLite). */
     if (!st->locked) {

@@ -1457,19 +1457,11 @@ sub dm_device_cmds {
             . '<Cmd>SyncHdr</Cmd><Data>200</Data></Status>', @status, @results);
 }
 
-# A whole session of that device: package 1, then its answer to every
-# reply that holds commands (at most 20). Returns the replies.
+# A whole session of that device (dm_session answering with
+# dm_device_cmds).
 sub dm_device_session {
     my($self, %o) = @_;
-    $self->dm_begin(%o);
-    my @replies = ($self->dm_send(%o, cmds => [$self->dm_package1_cmds(%o)]));
-    my $n = 0;
-    while (@{ $replies[-1]{commands} } && $replies[-1]{code} == 200
-           && $n++ < 20) {
-        push @replies, $self->dm_send(first_cmd_id => 1, %o,
-                                      cmds => [$self->dm_device_cmds(%o)]);
-    }
-    return @replies;
+    return $self->dm_session(%o, answer => sub { $self->dm_device_cmds(%o) });
 }
 
 # Sends the answer to the last reply (options: those of dm_answer_cmds
@@ -1483,7 +1475,8 @@ sub dm_answer {
 
 # A whole session: package 1, then an answer to every reply that holds
 # commands (at most 20). Returns the replies. Options: those of
-# dm_begin, dm_package1_cmds, dm_answer and dm_send.
+# dm_begin, dm_package1_cmds, dm_answer and dm_send, and answer (a sub
+# giving the answer's commands instead of dm_answer_cmds).
 sub dm_session {
     my($self, %o) = @_;
     $self->dm_begin(%o);
@@ -1491,7 +1484,9 @@ sub dm_session {
     my $n = 0;
     while (@{ $replies[-1]{commands} } && $replies[-1]{code} == 200
            && $n++ < 20) {
-        push @replies, $self->dm_answer(%o);
+        push @replies, $o{answer}
+            ? $self->dm_send(first_cmd_id => 1, %o, cmds => [$o{answer}->()])
+            : $self->dm_answer(%o);
     }
     return @replies;
 }
