@@ -31,7 +31,7 @@ use Apache::TestUtil qw(t_cmp);
 use WinMDMTest qw(:all);
 use WinMDMDevice qw(run_cmd);
 
-plan tests => 21, need_module('dbd');
+plan tests => 22, need_module('dbd');
 
 my $t_dir   = Apache::Test::vars('t_dir');
 my $browser = catdir($t_dir, 'browser');
@@ -186,12 +186,17 @@ ok t_cmp(profile_states($other->device_id), 'Cameras:1:failed',
 
 # --- step 4: verified, in the console -----------------------------------------
 
-my($step4) = console_step('step4', WINMDM_GROUP_ID => $GID, WINMDM_PROFILE_ID => $PID,
+my($step4, $out4) = console_step('step4', WINMDM_GROUP_ID => $GID, WINMDM_PROFILE_ID => $PID,
                           WINMDM_CAMERAS_ID => $CAM,
                           WINMDM_OTHER_ID => $other->device_id,
                           WINMDM_OTHER_NAME => $OTHER_NAME);
 ok t_cmp($step4, 'ok', 'console step 4: verified on the device page and in the compliance bar; '
                       . 'summary, search and filters');
+
+ok t_cmp(join(' ', admin_request(GET => "/profiles/$CAM")->{code},
+              admin_request(GET => '/groups/' . ($out4->{temp} // 'none'))->{code},
+              admin_request(GET => "/groups/$GID")->{code}),
+         '404 404 200', 'the profile and the group deleted in the console are gone, the other group stays');
 
 my @missing = grep {
     my $f = catfile($shots, $_);

@@ -581,6 +581,16 @@ async function step4(page) {
   expect(hour.trim() === '2', `the summary counts ${hour} devices seen within the hour, not 2`);
   let ids = await listed(page, 'unfiltered');
   expect(ids.includes(env.device) && ids.includes(other), `the device list shows ${ids.join(', ')}`);
+  // A count of the summary lists its devices.
+  await page.locator('#summary-states div[data-key="enrolled"] a').click();
+  await waitUntil(page, () => /state=enrolled/.test(location.hash), null,
+                  'the Enrolled count does not lead to the enrolled devices');
+  ids = await listed(page, 'enrolled, from the summary');
+  expect(ids.length === 2, `the enrolled devices are ${ids.join(', ')}`);
+  expect(await page.getByLabel('State', {exact: true}).inputValue() === 'enrolled',
+         'the State filter does not show the state the summary led to');
+  await page.getByRole('button', {name: 'Clear', exact: true}).click();
+  await waitUntil(page, () => location.hash === '#/devices', null, 'Clear did not go back to every device');
 
   await waitUntil(page, (g) => !!document.querySelector(`#filter-group option[value="${g}"]`), group,
                   'the group filter never offered the group');
@@ -640,7 +650,31 @@ async function step4(page) {
   await waitFor(page.locator(`#members tr[data-device-id="${env.device}"]`), 'the group page (phone) lists no member');
   await fitsWidth(page, 'the group page at phone width');
   await shot(page, '15-group-phone.png');
-  return {group, profile, cameras};
+
+  // --- deleting: a profile, a group (each asks first) ---
+  await page.setViewportSize({width: 1280, height: 900});
+  await goHash(page, `#/profiles/${cameras}`);
+  await waitFor(page.locator('h1', {hasText: 'Profile Cameras'}), 'the Cameras page does not open');
+  let asked = '';
+  page.once('dialog', (d) => { asked = d.message(); d.accept(); });
+  await page.getByRole('button', {name: 'Delete profile'}).click();
+  await waitFor(page.locator('#msg', {hasText: 'Profile "Cameras" deleted.'}), 'deleting a profile said nothing');
+  expect(/^Delete the profile "Cameras"\?/.test(asked), `deleting a profile asked "${asked}"`);
+  await waitFor(page.locator(`#profiles tr[data-profile-id="${profile}"]`), 'the profiles list did not come back after a delete');
+  expect(await page.locator(`#profiles tr[data-profile-id="${cameras}"]`).count() === 0,
+         'the deleted profile is still listed');
+  await goHash(page, '#/groups');
+  await page.getByLabel('Name of the new group').fill('Temporary');
+  await page.getByRole('button', {name: 'Create group'}).click();
+  await waitFor(page.locator('h1', {hasText: 'Group Temporary'}), 'a second group did not open');
+  const temp = /#\/groups\/(\d+)$/.exec(page.url())[1];
+  page.once('dialog', (d) => { asked = d.message(); d.accept(); });
+  await page.getByRole('button', {name: 'Delete group'}).click();
+  await waitFor(page.locator('#msg', {hasText: 'Group "Temporary" deleted.'}), 'deleting a group said nothing');
+  expect(/^Delete the group "Temporary"\?/.test(asked), `deleting a group asked "${asked}"`);
+  await waitFor(page.locator(`#groups tr[data-group-id="${group}"]`), 'the groups list did not come back after a delete');
+  expect(await page.locator(`#groups tr[data-group-id="${temp}"]`).count() === 0, 'the deleted group is still listed');
+  return {group, profile, cameras, temp};
 }
 
 async function main() {
