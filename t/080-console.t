@@ -6,6 +6,13 @@
 # that the history shows pending; the device's next OMA-DM session
 # receives it as an Exec whose CmdID is the operation id and answers 200;
 # after a reload the console shows the LOCK done with status 200.
+# Then groups and profiles (README "Profiles"), made in the console: a
+# group holding the device, a profile assigned to it and changed; the
+# device's next session (a device that keeps its node values) applies
+# and verifies it; the console shows it verified on the device page and
+# in the profile's compliance bar, who queued each operation, the audit
+# logs, and the device list's summary, search and filters, with a second
+# device that the filters must leave out.
 # Screenshots of every page go to t/browser/screenshots/
 # (scripts/apache-test.sh copies them back to the source tree).
 use strict;
@@ -24,14 +31,18 @@ use Apache::TestUtil qw(t_cmp);
 use WinMDMTest qw(:all);
 use WinMDMDevice qw(run_cmd);
 
-plan tests => 11, need_module('dbd');
+plan tests => 22, need_module('dbd');
 
 my $t_dir   = Apache::Test::vars('t_dir');
 my $browser = catdir($t_dir, 'browser');
 my $shots   = catdir($browser, 'screenshots');
 my @SHOTS   = qw(01-device-list.png 02-device-page.png 03-lock-pending.png
                  04-device-page-phone.png 05-device-list-phone.png
-                 06-lock-done.png);
+                 06-lock-done.png 07-group.png 08-profile.png
+                 09-device-profiles.png 10-profiles.png
+                 11-device-list-filtered.png 12-device-list-filters-phone.png
+                 13-profiles-phone.png 14-profile-phone.png 15-group-phone.png
+                 16-profile-failed.png);
 my $LOCK_URI = './Vendor/MSFT/RemoteLock/Lock';
 
 # Screenshots of an earlier run would pass for this run's.
@@ -51,6 +62,15 @@ my $ID = $dev->device_id;
 my @replies = $dev->dm_session(auth => 'digest');
 ok t_cmp($replies[-1]{hdr_status} // 'none', 200,
          'the first OMA-DM session is accepted');
+
+# A second device, in no group: the search and filters tell them apart.
+my $OTHER_NAME = 'LAPTOP-' . substr($dev->device_id, 0, 6);
+my $other = WinMDMDevice->new(server => 'default', device_name => $OTHER_NAME);
+$other->login;
+my $enrolled = $other->enroll->code;
+my @other = $other->dm_session(auth => 'digest');
+ok t_cmp($enrolled . ' ' . ($other[-1]{hdr_status} // 'none'), '200 200',
+         'a second device enrolls and checks in');
 
 # Runs one step of the browser test; returns 'ok' and what it printed
 # after RESULT, or its failure with everything it said.
@@ -116,6 +136,67 @@ ok t_cmp(join(' ', map { $op->{json} ? $op->{json}{$_} // '-' : '-' }
 
 my($step2) = console_step('step2', WINMDM_LOCK_ID => $lock);
 ok t_cmp($step2, 'ok', 'console step 2: the LOCK shows done with 200');
+
+# --- step 3: a group and a profile made in the console ------------------------
+
+my($step3, $out3) = console_step('step3', WINMDM_OTHER_ID => $other->device_id);
+ok t_cmp($step3, 'ok', 'console step 3: a group and a profile, assigned and changed');
+my $GID = $out3->{group} // 'none';
+my $PID = $out3->{profile} // 'none';
+my $CAM = $out3->{cameras} // 'none';
+my $members = admin_request(GET => "/groups/$GID/devices");
+ok t_cmp(join(' ', @{ ($members->{json} || {})->{devices} || [] }), $ID,
+         'the API has the device, and only it, in the group');
+my $prof = admin_request(GET => "/profiles/$PID")->{json} || {};
+ok t_cmp(join(' ', $prof->{name} // '-', $prof->{version} // '-',
+              map { $_->{id} } @{ $prof->{targets} || [] }),
+         "Baseline 2 $GID", 'the API has the profile at version 2, assigned to the group');
+my $cam = admin_request(GET => "/profiles/$CAM")->{json} || {};
+ok t_cmp(join(' ', $cam->{name} // '-', JSON::PP->new->canonical->encode($cam->{definition} || {}),
+              map { $_->{id} } @{ $cam->{targets} || [] }),
+         'Cameras {"settings":{"Camera/AllowCamera":{"format":"int","value":"0"}}} all',
+         'the API has the second profile, assigned to all devices');
+ok t_cmp(JSON::PP->new->canonical->encode($prof->{definition} || {}),
+         JSON::PP->new->canonical->encode({
+             settings => {'DeviceLock/MinDevicePasswordLength' => '8',
+                          'Update/Branch' => {value => '123', format => 'chr'}},
+             syncml => '<Replace><CmdID>1</CmdID><Item><Target><LocURI>'
+                     . './Device/Vendor/MSFT/Personalization/LockScreenImageUrl'
+                     . '</LocURI></Target><Data>https://img.example.test/a.png'
+                     . '</Data></Item></Replace>'}),
+         'the console sent the definition as typed');
+
+# --- the device's session: the profile applied and verified -------------------
+
+# The second device refuses the camera setting: it fails Cameras.
+$dev->dm_device_session(auth => 'digest');
+$other->dm_device_session(auth => 'digest',
+                          refuse => sub { $_[0] =~ m{/Camera/AllowCamera$} ? 405 : undef });
+sub profile_states {
+    my $j = admin_request(GET => "/devices/$_[0]/profiles")->{json} || {};
+    return join ' ', map { "$_->{name}:$_->{version}:$_->{state}" }
+                     sort { $a->{name} cmp $b->{name} } @{ $j->{profiles} || [] };
+}
+ok t_cmp(profile_states($ID), 'Baseline:2:verified Cameras:1:verified',
+         'the device applied Baseline version 2 and Cameras, both verified');
+ok t_cmp($dev->{nodes}{'./Device/Vendor/MSFT/Policy/Config/DeviceLock/MinDevicePasswordLength'} // 'none',
+         '8', 'the device holds the changed value');
+ok t_cmp(profile_states($other->device_id), 'Cameras:1:failed',
+         'the device removed from the group: no Baseline, Cameras failed');
+
+# --- step 4: verified, in the console -----------------------------------------
+
+my($step4, $out4) = console_step('step4', WINMDM_GROUP_ID => $GID, WINMDM_PROFILE_ID => $PID,
+                          WINMDM_CAMERAS_ID => $CAM,
+                          WINMDM_OTHER_ID => $other->device_id,
+                          WINMDM_OTHER_NAME => $OTHER_NAME);
+ok t_cmp($step4, 'ok', 'console step 4: verified on the device page and in the compliance bar; '
+                      . 'summary, search and filters');
+
+ok t_cmp(join(' ', admin_request(GET => "/profiles/$CAM")->{code},
+              admin_request(GET => '/groups/' . ($out4->{temp} // 'none'))->{code},
+              admin_request(GET => "/groups/$GID")->{code}),
+         '404 404 200', 'the profile and the group deleted in the console are gone, the other group stays');
 
 my @missing = grep {
     my $f = catfile($shots, $_);

@@ -9,6 +9,21 @@
 //                                prints "RESULT {"lock": "<operation id>"}"
 //   node console-test.js step2   the same LOCK shown done with status 200
 //                                (WINMDM_LOCK_ID names it)
+//   node console-test.js step3   groups and profiles made with the console:
+//                                a group with the device in it (another
+//                                added, then removed), a profile refused,
+//                                then created, assigned to the group and
+//                                changed to version 2, and a second
+//                                profile (Cameras) for every device; prints
+//                                "RESULT {"group": id, "profile": id,
+//                                "cameras": id}"
+//   node console-test.js step4   after the device's session: the profile
+//                                verified on the device page, who queued
+//                                the LOCK, the device's audit log, the
+//                                compliance bar, the device list's summary,
+//                                search and filters (WINMDM_GROUP_ID,
+//                                WINMDM_PROFILE_ID, WINMDM_CAMERAS_ID,
+//                                WINMDM_OTHER_ID, WINMDM_OTHER_NAME)
 //
 // Environment: WINMDM_CONSOLE_URL (the console's URL), WINMDM_ADMIN_USER,
 // WINMDM_ADMIN_PASSWORD, WINMDM_DEVICE_ID, WINMDM_DEVICE_NAME,
@@ -311,6 +326,8 @@ async function step2(page) {
          `the LOCK row reads "${cells.join(' | ')}"`);
   expect(/UTC$/.test(cells[5].trim()) && /UTC$/.test(cells[6].trim()),
          `the LOCK row has no sent or completed time: "${cells.join(' | ')}"`);
+  expect(cells[7].trim() === env.user,
+         `the LOCK row says it was queued by "${cells[7]}", not ${env.user}`);
   // Its results, on demand.
   await row.getByRole('button', {name: `Show results of operation ${lock}`}).click();
   await waitFor(page.locator(`#results-${lock}`, {hasText: `Operation ${lock} (LOCK): done`}),
@@ -319,10 +336,355 @@ async function step2(page) {
   return {lock};
 }
 
+// Text of every cell of the rows of a table, by row.
+async function rowsOf(page, selector) {
+  return page.locator(`${selector} tbody tr`).evaluateAll(
+    (trs) => trs.map((tr) => Array.from(tr.cells).map((td) => td.innerText.trim())));
+}
+
+// The device IDs a device list shows, once it has loaded.
+async function listed(page, what) {
+  await waitUntil(page, () => {
+    const s = document.getElementById('list-status');
+    return s && s.getAttribute('data-loaded') === location.hash;
+  }, null, `${what}: the device list never finished loading`);
+  return page.locator('#devices tbody tr').evaluateAll(
+    (trs) => trs.map((tr) => tr.getAttribute('data-device-id')));
+}
+
+// Goes to another page of the console, as a link would, once the page
+// has switched to it.
+async function goHash(page, hash) {
+  await page.evaluate((h) => new Promise((resolve) => {
+    if (location.hash === h) { resolve(); return; }
+    window.addEventListener('hashchange', () => setTimeout(resolve, 0), {once: true});
+    location.hash = h;
+  }), hash);
+}
+
+async function step3(page) {
+  const other = need('WINMDM_OTHER_ID');
+  await load(page, '');
+  await waitFor(rowOf(page, env.device), 'the device list does not show the device');
+
+  // --- groups ---
+  await page.getByRole('link', {name: 'Groups', exact: true}).click();
+  await waitFor(page.locator('#groups tbody tr'), 'the groups page shows no group table');
+  const nav = await page.locator('header nav a[aria-current="page"]').innerText();
+  expect(nav.trim() === 'Groups', `the navigation marks "${nav}" as the current page, not Groups`);
+  let groups = await rowsOf(page, '#groups');
+  expect(groups.length === 1 && groups[0][0] === 'All devices',
+         `the groups list does not start with the implicit All devices: ${JSON.stringify(groups)}`);
+  await page.getByLabel('Name of the new group').fill('Finance');
+  await page.getByRole('button', {name: 'Create group'}).click();
+  await waitFor(page.locator('h1', {hasText: 'Group Finance'}), 'creating a group did not open its page');
+  const gm = /#\/groups\/(\d+)$/.exec(page.url());
+  expect(gm, `the new group's page is at ${page.url()}`);
+  const group = gm[1];
+  await waitFor(page.locator('#msg', {hasText: 'Group "Finance" created.'}), 'no message that the group was created');
+  // A name taken: the API's 409 reaches the administrator.
+  await page.getByRole('link', {name: /All groups/}).click();
+  await waitFor(page.locator(`#groups tr[data-group-id="${group}"]`), 'the groups list does not show the new group');
+  groups = await rowsOf(page, '#groups');
+  expect(groups[0][0] === 'All devices' && groups[1][0] === 'Finance' && groups[1][1] === '0',
+         `the groups list reads ${JSON.stringify(groups)}`);
+  await page.getByLabel('Name of the new group').fill('Finance');
+  await page.getByLabel('Name of the new group').press('Enter');
+  await waitFor(page.locator('#err', {hasText: 'a group has that name'}),
+                'a second group of the same name shows no error');
+  await page.locator(`#groups tr[data-group-id="${group}"] a`).click();
+  await waitFor(page.locator('h1', {hasText: 'Group Finance'}), 'the group link does not open the group');
+
+  // Members: two devices and an unknown one; the second is removed again.
+  await page.getByLabel('DeviceIDs to add').fill(`${env.device}, ${other}\nNO-SUCH-DEVICE`);
+  await page.getByRole('button', {name: 'Add to group'}).click();
+  await waitFor(page.locator('#msg', {hasText: 'Added 2 devices'}), 'adding two devices did not say "Added 2 devices"');
+  await waitFor(page.locator('#err', {hasText: 'NO-SUCH-DEVICE'}), 'the unknown DeviceID is not named');
+  await waitFor(page.locator(`#members tr[data-device-id="${other}"]`), 'the members do not show the second device');
+  let members = await page.locator('#members tbody tr').evaluateAll((t) => t.map((r) => r.getAttribute('data-device-id')));
+  expect(members.length === 2 && members.includes(env.device) && members.includes(other),
+         `the members are ${members.join(', ')}`);
+  await page.getByRole('button', {name: `Remove ${other} from the group`}).click();
+  await waitFor(page.locator('#msg', {hasText: `${other} removed from Finance.`}), 'removing a member said nothing');
+  // The page reloads its members.
+  await waitFor(page.locator('#members-status', {hasText: 'Showing 1 member.'}), 'the group does not show one member left');
+  members = await page.locator('#members tbody tr').evaluateAll((t) => t.map((r) => r.getAttribute('data-device-id')));
+  expect(members.join() === env.device, `after the removal the members are ${members.join(', ')}`);
+  const count = await page.locator('#group-dl dd').nth(1).innerText();
+  expect(count.trim() === '1', `the group says it has ${count} members, not 1`);
+  await accessible(page, 'the group page');
+  await shot(page, '07-group.png');
+
+  // --- profiles ---
+  await page.getByRole('link', {name: 'Profiles', exact: true}).click();
+  await waitFor(page.locator('#profiles-status', {hasText: 'No profile yet.'}), 'the profiles page did not say it has none');
+  await page.locator('#new-profile summary').click();
+  await page.getByLabel('Name', {exact: true}).fill('Baseline');
+  await page.getByLabel('Setting path 1', {exact: true}).fill('DeviceLock/MinDevicePasswordLength');
+  await page.getByLabel('Value 1', {exact: true}).fill('6');
+  await page.getByRole('button', {name: 'Add a setting'}).click();
+  await page.getByLabel('Setting path 2', {exact: true}).fill('Update/Branch');
+  await page.getByLabel('Value 2', {exact: true}).fill('123');
+  await page.getByLabel('Format 2', {exact: true}).selectOption('chr');
+  // An Exec is refused, with the API's reason.
+  const sml = page.getByLabel('Raw SyncML (optional)');
+  await sml.fill('<Exec><CmdID>1</CmdID><Item><Target><LocURI>./Device/Vendor/MSFT/Reboot/RebootNow</LocURI></Target></Item></Exec>');
+  await page.getByRole('button', {name: 'Create profile'}).click();
+  await waitFor(page.locator('#err', {hasText: 'the profile was not created:'}), 'a profile with an Exec shows no error');
+  const why = await page.locator('#err').innerText();
+  expect(!/the server answered/.test(why), `the refusal shows no reason of the API: "${why}"`);
+  const IMAGE = './Device/Vendor/MSFT/Personalization/LockScreenImageUrl';
+  await sml.fill(`<Replace><CmdID>1</CmdID><Item><Target><LocURI>${IMAGE}</LocURI></Target>` +
+                 '<Data>https://img.example.test/a.png</Data></Item></Replace>');
+  await page.getByRole('button', {name: 'Create profile'}).click();
+  await waitFor(page.locator('h1', {hasText: 'Profile Baseline'}), 'creating a profile did not open its page');
+  const pm = /#\/profiles\/(\d+)$/.exec(page.url());
+  expect(pm, `the new profile's page is at ${page.url()}`);
+  const profile = pm[1];
+  await waitFor(page.locator('#msg', {hasText: 'Profile "Baseline" created (version 1)'}), 'no message that the profile was created');
+  await waitFor(page.locator('#definition-settings'), 'the profile page shows no settings');
+  const def = await rowsOf(page, '#definition-settings');
+  expect(JSON.stringify(def) === JSON.stringify([
+    ['DeviceLock/MinDevicePasswordLength', '6', 'auto'], ['Update/Branch', '123', 'chr']]),
+         `the profile's settings read ${JSON.stringify(def)}`);
+  const raw = await page.locator('#definition-syncml').innerText();
+  expect(raw.includes(IMAGE), 'the profile page does not show its raw SyncML');
+  await waitFor(page.locator('#no-targets'), 'a new profile does not say it is not assigned');
+
+  // Assigned to the group.
+  await waitUntil(page, () => !document.getElementById('assign-target').disabled &&
+                  document.getElementById('assign-target').options.length > 1, null,
+                  'the assignment choices never loaded');
+  await page.getByLabel('Assign to').selectOption({label: 'Finance'});
+  await page.getByRole('button', {name: 'Assign', exact: true}).click();
+  await waitFor(page.locator('#msg', {hasText: 'Assigned to Finance'}), 'assigning said nothing');
+  await waitFor(page.locator(`#targets tr[data-target-id="${group}"]`), 'the assignment does not show');
+  await waitUntil(page, () => document.getElementById('assign-target').options.length > 0, null,
+                  'the assignment choices never loaded again');
+  const choices = await page.getByLabel('Assign to').locator('option').allInnerTexts();
+  expect(!choices.includes('Finance'), `Finance is still offered for assignment: ${choices.join(', ')}`);
+
+  // Changed: version 2. Saving it again unchanged keeps version 2.
+  await page.locator('#edit-profile summary').click();
+  const value1 = page.locator('#edit-profile').getByLabel('Value 1', {exact: true});
+  expect(await value1.inputValue() === '6', 'the edit form does not hold the current value');
+  await value1.fill('8');
+  await page.getByRole('button', {name: 'Save as a new version'}).click();
+  await waitFor(page.locator('#msg', {hasText: 'Saved as version 2'}), 'saving a changed profile did not say version 2');
+  await waitUntil(page, () => {
+    const dd = document.querySelectorAll('#profile-dl dd');
+    return dd.length > 1 && dd[1].textContent === '2';
+  }, null, 'the profile page does not show version 2');
+  await page.locator('#edit-profile summary').click();
+  await page.getByRole('button', {name: 'Save as a new version'}).click();
+  await waitFor(page.locator('#msg', {hasText: 'No change'}), 'saving an unchanged profile did not say "No change"');
+  await waitFor(page.locator('#profile-compliance', {hasText: 'No device has it yet.'}),
+                'before any check-in the profile does not say no device has it');
+  // Its audit log: who did what.
+  await waitFor(page.locator('#profile-audit-table tr[data-action="profile changed"]'), 'the audit log does not show the change');
+  const audit = await rowsOf(page, '#profile-audit-table');
+  const actions = audit.map((r) => `${r[1]}:${r[2]}`).join(', ');
+  expect(actions === `${env.user}:profile changed, ${env.user}:profile assigned, ${env.user}:profile created`,
+         `the profile's audit log reads ${actions}`);
+  await accessible(page, 'the profile page');
+  await shot(page, '08-profile.png');
+
+  // A second profile, for every device.
+  await page.getByRole('link', {name: /All profiles/}).click();
+  await waitFor(page.locator(`#profiles tr[data-profile-id="${profile}"]`), 'the profiles list does not show Baseline');
+  await page.locator('#new-profile summary').click();
+  await page.getByLabel('Name', {exact: true}).fill('Cameras');
+  await page.getByLabel('Setting path 1', {exact: true}).fill('Camera/AllowCamera');
+  await page.getByLabel('Value 1', {exact: true}).fill('0');
+  await page.getByLabel('Format 1', {exact: true}).selectOption('int');
+  await page.getByRole('button', {name: 'Create profile'}).click();
+  await waitFor(page.locator('h1', {hasText: 'Profile Cameras'}), 'creating a second profile did not open its page');
+  const cameras = /#\/profiles\/(\d+)$/.exec(page.url())[1];
+  await waitUntil(page, () => document.getElementById('assign-target').options.length > 1, null,
+                  'the assignment choices never loaded (second profile)');
+  await page.getByLabel('Assign to').selectOption('all');
+  await page.getByRole('button', {name: 'Assign', exact: true}).click();
+  await waitFor(page.locator('#targets tr[data-target-id="all"]'), 'the assignment to all devices does not show');
+  return {group, profile, cameras};
+}
+
+async function step4(page) {
+  const group = need('WINMDM_GROUP_ID');
+  const profile = need('WINMDM_PROFILE_ID');
+  const cameras = need('WINMDM_CAMERAS_ID');
+  const other = need('WINMDM_OTHER_ID');
+  const otherName = need('WINMDM_OTHER_NAME');
+
+  // --- the device page: its profile verified, who queued what ---
+  await load(page, `#/devices/${encodeURIComponent(env.device)}`);
+  await devicePageReady(page);
+  const prow = page.locator(`#device-profiles-table tr[data-profile-id="${profile}"]`);
+  await waitFor(prow, 'the device page does not list the profile');
+  const pc = await prow.locator('td').allInnerTexts();
+  await waitFor(page.locator(`#device-profiles-table tr[data-profile-id="${cameras}"][data-profile-state="verified"]`),
+                'the device page does not list Cameras verified');
+  expect(pc[0].trim() === 'Baseline' && pc[1].trim() === '2' && pc[2].trim() === 'verified' &&
+         pc[3].trim() === '\u2014' && /UTC$/.test(pc[5].trim()),
+         `the device's profile reads "${pc.join(' | ')}", not Baseline, version 2, verified`);
+  const by = await page.locator('#ops-table tr[data-op-type="LOCK"] td.op-by').innerText();
+  expect(by.trim() === env.user, `the LOCK shows it was queued by "${by}"`);
+  await waitFor(page.locator('#device-audit-table tr[data-action="group member added"]'),
+                'the device\'s audit log does not show it joining the group');
+  const da = await rowsOf(page, '#device-audit-table');
+  expect(da.some((r) => r[1] === env.user && r[2] === 'operation queued'),
+         `the device's audit log does not show the LOCK queued: ${JSON.stringify(da)}`);
+  await accessible(page, 'the device page');
+  await shot(page, '09-device-profiles.png');
+
+  // --- the profiles page: the compliance bar ---
+  await page.getByRole('link', {name: 'Profiles', exact: true}).click();
+  const prof = page.locator(`#profiles tr[data-profile-id="${profile}"]`);
+  await waitFor(prof, 'the profiles page does not list the profile');
+  const cells = await prof.locator('td').allInnerTexts();
+  expect(cells[0].trim() === 'Baseline' && cells[1].trim() === '2' && cells[2].trim() === 'Finance',
+         `the profile row reads "${cells.join(' | ')}"`);
+  expect(/verified 1/.test(cells[3]) && /failed 0/.test(cells[3]) && /pending 0/.test(cells[3]),
+         `the compliance counts read "${cells[3]}"`);
+  const segs = await prof.locator('.cbar span').evaluateAll(
+    (s) => s.map((e) => `${e.className}:${e.getBoundingClientRect().width > 20}`));
+  expect(segs.join() === 'seg-verified:true', `the compliance bar holds ${segs.join() || 'nothing'}`);
+  // Cameras: one device verified, the other failed, half the bar each.
+  const cam = page.locator(`#profiles tr[data-profile-id="${cameras}"]`);
+  const camText = await cam.locator('.compliance').innerText();
+  expect(/verified 1/.test(camText) && /failed 1/.test(camText) && /pending 0/.test(camText),
+         `Cameras' compliance counts read "${camText}"`);
+  const halves = await cam.locator('.cbar span').evaluateAll(
+    (s) => s.map((e) => `${e.className}:${Math.round(e.getBoundingClientRect().width / e.parentNode.clientWidth * 10)}`));
+  expect(halves.join() === 'seg-verified:5,seg-failed:5', `Cameras' compliance bar holds ${halves.join() || 'nothing'}`);
+  await accessible(page, 'the profiles page');
+  await shot(page, '10-profiles.png');
+  await prof.locator('a').click();
+  const dev = page.locator(`#profile-devices tr[data-device-id="${env.device}"][data-state="verified"]`);
+  await waitFor(dev, 'the profile page does not list the device verified');
+  await page.getByLabel('State', {exact: true}).selectOption('failed');
+  await waitFor(page.locator('#profile-devices-status', {hasText: 'No device is failed.'}),
+                'the failed devices of the profile are not an empty list');
+  expect(/state=failed/.test(page.url()), `the state filter is not in the address: ${page.url()}`);
+  // Cameras' failed device, with the reason.
+  await goHash(page, `#/profiles/${cameras}?state=failed`);
+  const failed = page.locator(`#profile-devices tr[data-device-id="${other}"][data-state="failed"]`);
+  await waitFor(failed, 'the Cameras profile does not list the refusing device as failed');
+  const fc = await failed.locator('td').allInnerTexts();
+  expect(/Camera\/AllowCamera/.test(fc[3]) && /405/.test(fc[3]),
+         `the failed device's error reads "${fc[3]}", not the node and status 405`);
+  expect(await page.locator('#profile-devices tbody tr').count() === 1, 'the failed list holds more than the failed device');
+  await shot(page, '16-profile-failed.png');
+
+  // --- the device list: summary, search and filters ---
+  await page.getByRole('link', {name: 'Devices', exact: true}).click();
+  await waitFor(page.locator('#summary-states'), 'the device list has no summary');
+  const sum = await page.locator('#summary-states div[data-key="enrolled"] dd').innerText();
+  expect(sum.trim() === '2', `the summary counts ${sum} enrolled devices, not 2`);
+  const hour = await page.locator('#summary-seen div[data-key="hour"] dd').innerText();
+  expect(hour.trim() === '2', `the summary counts ${hour} devices seen within the hour, not 2`);
+  let ids = await listed(page, 'unfiltered');
+  expect(ids.includes(env.device) && ids.includes(other), `the device list shows ${ids.join(', ')}`);
+  // A count of the summary lists its devices.
+  await page.locator('#summary-states div[data-key="enrolled"] a').click();
+  await waitUntil(page, () => /state=enrolled/.test(location.hash), null,
+                  'the Enrolled count does not lead to the enrolled devices');
+  ids = await listed(page, 'enrolled, from the summary');
+  expect(ids.length === 2, `the enrolled devices are ${ids.join(', ')}`);
+  expect(await page.getByLabel('State', {exact: true}).inputValue() === 'enrolled',
+         'the State filter does not show the state the summary led to');
+  await page.getByRole('button', {name: 'Clear', exact: true}).click();
+  await waitUntil(page, () => location.hash === '#/devices', null, 'Clear did not go back to every device');
+
+  await waitUntil(page, (g) => !!document.querySelector(`#filter-group option[value="${g}"]`), group,
+                  'the group filter never offered the group');
+  await page.getByLabel('Group', {exact: true}).selectOption({label: 'Finance'});
+  await page.getByRole('button', {name: 'Search', exact: true}).click();
+  await waitUntil(page, (g) => new RegExp(`group=${g}(&|$)`).test(location.hash), group,
+                  'the group filter is not in the address');
+  ids = await listed(page, 'by group');
+  expect(ids.join() === env.device, `filtered by group the list shows ${ids.join(', ') || 'nothing'}`);
+  await shot(page, '11-device-list-filtered.png');
+
+  await page.getByRole('button', {name: 'Clear', exact: true}).click();
+  await waitUntil(page, () => !/group=/.test(location.hash), null, 'Clear left the filters in the address');
+  const prefix = otherName.slice(0, 7);
+  await page.getByRole('searchbox', {name: 'Search'}).fill(prefix);
+  await page.getByRole('searchbox', {name: 'Search'}).press('Enter');
+  await waitUntil(page, () => /q=/.test(location.hash), null, 'the search is not in the address');
+  ids = await listed(page, 'searched');
+  expect(ids.join() === other, `searching "${prefix}" shows ${ids.join(', ') || 'nothing'}`);
+  // The address keeps it: a reload shows the same search.
+  await page.reload({waitUntil: 'load'});
+  ids = await listed(page, 'searched, reloaded');
+  expect(ids.join() === other, `after a reload the search shows ${ids.join(', ') || 'nothing'}`);
+  expect(await page.getByRole('searchbox', {name: 'Search'}).inputValue() === prefix,
+         'after a reload the search box is empty');
+
+  // A profile and its state.
+  await goHash(page, `#/devices?profile=${profile}&profile_state=verified`);
+  ids = await listed(page, 'by profile state');
+  expect(ids.join() === env.device, `devices with the profile verified: ${ids.join(', ') || 'nothing'}`);
+  await goHash(page, `#/devices?profile=${profile}&profile_state=failed`);
+  ids = await listed(page, 'by profile state failed');
+  expect(ids.length === 0, `devices with the profile failed: ${ids.join(', ')}`);
+  await goHash(page, '#/devices?profile_state=failed');
+  ids = await listed(page, 'any profile failed');
+  expect(ids.join() === other, `devices with any profile failed: ${ids.join(', ') || 'nothing'}`);
+  await goHash(page, '#/devices?state=unenrolled');
+  ids = await listed(page, 'unenrolled');
+  expect(ids.length === 0, `unenrolled devices: ${ids.join(', ')}`);
+  await accessible(page, 'the device list');
+
+  // --- phone width ---
+  await page.setViewportSize({width: 390, height: 844});
+  await goHash(page, `#/devices?group=${group}`);
+  ids = await listed(page, 'by group, phone width');
+  await fitsWidth(page, 'the filtered device list at phone width');
+  await shot(page, '12-device-list-filters-phone.png');
+  await goHash(page, '#/profiles');
+  await waitFor(page.locator(`#profiles tr[data-profile-id="${profile}"] .cbar`), 'the profiles page (phone) shows no bar');
+  await fitsWidth(page, 'the profiles page at phone width');
+  await shot(page, '13-profiles-phone.png');
+  await goHash(page, `#/profiles/${profile}`);
+  await waitFor(page.locator(`#profile-devices tr[data-device-id="${env.device}"]`), 'the profile page (phone) lists no device');
+  await fitsWidth(page, 'the profile page at phone width');
+  await shot(page, '14-profile-phone.png');
+  await goHash(page, `#/groups/${group}`);
+  await waitFor(page.locator(`#members tr[data-device-id="${env.device}"]`), 'the group page (phone) lists no member');
+  await fitsWidth(page, 'the group page at phone width');
+  await shot(page, '15-group-phone.png');
+
+  // --- deleting: a profile, a group (each asks first) ---
+  await page.setViewportSize({width: 1280, height: 900});
+  await goHash(page, `#/profiles/${cameras}`);
+  await waitFor(page.locator('h1', {hasText: 'Profile Cameras'}), 'the Cameras page does not open');
+  let asked = '';
+  page.once('dialog', (d) => { asked = d.message(); d.accept(); });
+  await page.getByRole('button', {name: 'Delete profile'}).click();
+  await waitFor(page.locator('#msg', {hasText: 'Profile "Cameras" deleted.'}), 'deleting a profile said nothing');
+  expect(/^Delete the profile "Cameras"\?/.test(asked), `deleting a profile asked "${asked}"`);
+  await waitFor(page.locator(`#profiles tr[data-profile-id="${profile}"]`), 'the profiles list did not come back after a delete');
+  expect(await page.locator(`#profiles tr[data-profile-id="${cameras}"]`).count() === 0,
+         'the deleted profile is still listed');
+  await goHash(page, '#/groups');
+  await page.getByLabel('Name of the new group').fill('Temporary');
+  await page.getByRole('button', {name: 'Create group'}).click();
+  await waitFor(page.locator('h1', {hasText: 'Group Temporary'}), 'a second group did not open');
+  const temp = /#\/groups\/(\d+)$/.exec(page.url())[1];
+  page.once('dialog', (d) => { asked = d.message(); d.accept(); });
+  await page.getByRole('button', {name: 'Delete group'}).click();
+  await waitFor(page.locator('#msg', {hasText: 'Group "Temporary" deleted.'}), 'deleting a group said nothing');
+  expect(/^Delete the group "Temporary"\?/.test(asked), `deleting a group asked "${asked}"`);
+  await waitFor(page.locator(`#groups tr[data-group-id="${group}"]`), 'the groups list did not come back after a delete');
+  expect(await page.locator(`#groups tr[data-group-id="${temp}"]`).count() === 0, 'the deleted group is still listed');
+  return {group, profile, cameras, temp};
+}
+
 async function main() {
   const step = process.argv[2];
-  if (step !== 'step1' && step !== 'step2') {
-    console.error('usage: console-test.js step1|step2');
+  const steps = {step1, step2, step3, step4};
+  if (!steps[step]) {
+    console.error('usage: console-test.js step1|step2|step3|step4');
     process.exit(2);
   }
   let b;
@@ -334,7 +696,7 @@ async function main() {
   }
   let code = 0;
   try {
-    const out = step === 'step1' ? await step1(b.page) : await step2(b.page);
+    const out = await steps[step](b.page);
     expect(b.problems.length === 0, b.problems.join('; '));
     console.log('RESULT ' + JSON.stringify(out));
   } catch (e) {
