@@ -31,7 +31,7 @@ use Apache::TestUtil qw(t_cmp);
 use WinMDMTest qw(:all);
 use WinMDMDevice qw(run_cmd);
 
-plan tests => 22, need_module('dbd');
+plan tests => 23, need_module('dbd');
 
 my $t_dir   = Apache::Test::vars('t_dir');
 my $browser = catdir($t_dir, 'browser');
@@ -186,10 +186,25 @@ ok t_cmp(profile_states($other->device_id), 'Cameras:1:failed',
 
 # --- step 4: verified, in the console -----------------------------------------
 
+# The default server's database holds the devices of every test file run
+# before this one: what the device list must show comes from the API.
+my $ids_of = sub {
+    my $j = admin_request(GET => '/devices?limit=50&' . shift)->{json} || {};
+    return [map { $_->{device_id} } @{ $j->{devices} || [] }];
+};
+my $sum = admin_request(GET => '/summary')->{json} || {};
+my $expect = JSON::PP->new->canonical->encode({
+    enrolled      => ($sum->{states} || {})->{enrolled} // 0,
+    hour          => ($sum->{last_seen} || {})->{hour} // 0,
+    enrolled_page => $ids_of->('state=enrolled'),
+    any_failed    => $ids_of->('profile_state=failed'),
+    unenrolled    => $ids_of->('state=unenrolled'),
+});
 my($step4, $out4) = console_step('step4', WINMDM_GROUP_ID => $GID, WINMDM_PROFILE_ID => $PID,
                           WINMDM_CAMERAS_ID => $CAM,
                           WINMDM_OTHER_ID => $other->device_id,
-                          WINMDM_OTHER_NAME => $OTHER_NAME);
+                          WINMDM_OTHER_NAME => $OTHER_NAME,
+                          WINMDM_EXPECT => $expect);
 ok t_cmp($step4, 'ok', 'console step 4: verified on the device page and in the compliance bar; '
                       . 'summary, search and filters');
 
@@ -205,3 +220,9 @@ my @missing = grep {
     $sig ne "\x89PNG\r\n\x1a\n";
 } @SHOTS;
 ok t_cmp(join(' ', @missing), '', 'a PNG screenshot of every page');
+
+# What the console made leaves the server, so that no later test file's
+# device gets a profile it does not expect.
+ok t_cmp(join(' ', admin_request(DELETE => "/profiles/$PID", body => {})->{code},
+              admin_request(DELETE => "/groups/$GID", body => {})->{code}),
+         '200 200', "the console's profile and group are deleted");
