@@ -1,8 +1,10 @@
 # mod_winmdm: build, test, run.
 #
 # The module is built with apxs; the protocol core (src/wm_*.c) is also
-# linked on its own into the unit tests. `make test` and `make run` install
-# the Debian packages they need when they are missing (scripts/deps.sh).
+# linked on its own into the unit tests. `make run`, `make test`,
+# `make bench` and `make deb` each install the Debian packages they need
+# when they are missing (scripts/deps.sh): running needs httpd, the build
+# tools and SQLite; the test and benchmark tools come with their targets.
 
 APXS      ?= apxs
 CC        ?= gcc
@@ -23,8 +25,8 @@ GLUE_SRC   = $(sort $(wildcard src/mod_winmdm_*.c))
 HEADERS    = $(wildcard include/*.h)
 UNIT_SRC   = $(sort $(wildcard t/unit/test_*.c))
 
-.PHONY: all install deps unit test run bench clean format check fuzz \
-        fuzz-replay test-asan
+.PHONY: all install deps deps-run unit test run bench clean format check \
+        fuzz fuzz-replay test-asan deb deb-check
 
 all: .libs/mod_winmdm.so
 
@@ -46,8 +48,12 @@ src/console_html.inc: console/console.html scripts/embed.pl
 install: all
 	$(APXS) -i -n winmdm mod_winmdm.la
 
+# Everything to build and test; deps-run: only what running needs.
 deps:
-	sh scripts/deps.sh
+	sh scripts/deps.sh test
+
+deps-run:
+	sh scripts/deps.sh run
 
 # Unit tests of the core: check, a pool per test, TAP output.
 t/unit/run_unit: $(UNIT_SRC) t/unit/unit.h $(CORE_SRC) $(HEADERS)
@@ -116,19 +122,35 @@ test-asan: deps
 # fails on any memory error and on any definite or indirect leak
 # (scripts/valgrind.sh).
 .PHONY: valgrind
-valgrind: deps
+valgrind:
+	sh scripts/deps.sh test valgrind
 	$(MAKE) t/unit/run_unit $(foreach t,$(FUZZ_TARGETS),t/fuzz/replay_$(t))
 	sh scripts/valgrind.sh $(FUZZ_TARGETS)
 
-run: deps
+run: deps-run
 	$(MAKE) all
 	sh scripts/run.sh
 
 # Throughput, latency and memory against baselines measured in the same
 # run (not part of make test; it takes about half an hour).
-bench: deps
+bench:
+	sh scripts/deps.sh bench
 	$(MAKE) all
 	sh scripts/bench.sh
+
+# The Debian package libapache2-mod-winmdm (debian/), built from this tree
+# into ../ (dpkg-buildpackage's place for it), then checked with lintian.
+deb:
+	sh scripts/deps.sh deb
+	dpkg-buildpackage -us -uc -b
+	lintian --fail-on error ../libapache2-mod-winmdm_*_$$(dpkg --print-architecture).changes
+
+# The package built, installed into a clean Debian 12 root, enabled, set up
+# and answering the real Windows discovery capture over HTTPS, then purged
+# (scripts/deb-check.sh).
+deb-check:
+	sh scripts/deps.sh deb-check
+	sh scripts/deb-check.sh
 
 format:
 	clang-format -i mod_winmdm.c src/*.c include/*.h t/unit/*.c t/unit/*.h

@@ -55,6 +55,10 @@ die() {
 [ -x "$APACHE2" ] || die "$APACHE2 not found (apt-get install apache2-bin)"
 command -v openssl >/dev/null || die "openssl not found (apt-get install openssl)"
 command -v htpasswd >/dev/null || die "htpasswd not found (apt-get install apache2-utils)"
+# A machine fault such as a mod_ssl newer than libssl3 (httpd then warns
+# AH01882 at every start) is worth knowing about, but the server still runs.
+sh "$TOP/scripts/check-env.sh" sqlite3 ||
+    echo "run: warning: this machine's httpd is not consistent (above); starting anyway" >&2
 
 for port in "$HTTPS_PORT" "$HTTP_PORT"; do
     case $port in
