@@ -138,12 +138,12 @@ bench:
 	$(MAKE) all
 	sh scripts/bench.sh
 
-# The Debian package libapache2-mod-winmdm (debian/), built from this tree
-# into ../ (dpkg-buildpackage's place for it), then checked with lintian.
+# The Debian package libapache2-mod-winmdm (debian/): dpkg-buildpackage
+# -us -uc -b in a copy of the tree, then lintian, which must report no
+# error (scripts/deb-build.sh). The package lands in build/deb/.
 deb:
 	sh scripts/deps.sh deb
-	dpkg-buildpackage -us -uc -b
-	lintian --fail-on error ../libapache2-mod-winmdm_*_$$(dpkg --print-architecture).changes
+	sh scripts/deb-build.sh
 
 # The package built, installed into a clean Debian 12 root, enabled, set up
 # and answering the real Windows discovery capture over HTTPS, then purged
