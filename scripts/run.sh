@@ -9,6 +9,8 @@
 #   run/admin.htpasswd           user "admin" for the admin API (bcrypt)
 #   run/demo-credentials.txt     both clear passwords (mode 0600)
 #   run/db/                      the module creates winmdm.db here
+# (run/ is a link to /var/lib/winmdm-dev/<hash> when run as root from a
+# tree that www-data cannot reach, such as a clone in /root.)
 # Later runs reuse them. Every run rewrites run/httpd.conf from
 # conf/run.conf.in, checks it with `apache2 -t`, then execs httpd with
 # -DFOREGROUND (Ctrl-C stops it).
@@ -86,6 +88,27 @@ fi
 # --- one-time state under run/ ---------------------------------------------
 
 umask 022
+
+# httpd's children (www-data) read the password files and write the
+# database at request time, so run/ must be reachable by www-data. A tree
+# cloned where it is not (root's home, 0700) keeps its state in
+# /var/lib/winmdm-dev/<hash of the tree's path> instead, with run/ a
+# symbolic link to it: the paths under run/ stay the same for the user.
+if [ -n "$IS_ROOT" ] && command -v runuser >/dev/null &&
+    ! runuser -u "$RUN_USER" -- test -x "$TOP/."; then
+    ext="/var/lib/winmdm-dev/$(printf '%s' "$TOP" | md5sum | cut -c 1-12)"
+    if [ ! -L "$RUN" ]; then
+        echo "run: $RUN_USER cannot reach $TOP; the server's state goes to $ext (run/ links to it)"
+        mkdir -p /var/lib/winmdm-dev "$ext"
+        chmod 0755 /var/lib/winmdm-dev "$ext"
+        if [ -d "$RUN" ]; then
+            (cd "$RUN" && tar -cf - .) | (cd "$ext" && tar -xpf -)
+            rm -rf "$RUN"
+        fi
+        ln -s "$ext" "$RUN"
+    fi
+    RUN=$(readlink -f "$RUN")
+fi
 mkdir -p "$RUN/ca" "$RUN/tls" "$RUN/db" "$RUN/logs" "$RUN/run" "$RUN/htdocs"
 
 TMP=$(mktemp -d)
