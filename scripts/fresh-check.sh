@@ -1,10 +1,11 @@
 #!/bin/sh
 # `make fresh-check`: a fresh clone on a fresh Debian 12, as a new user
 # would try it. Makes a clean Debian 12 root with mmdebstrap (variant apt:
-# the essential packages and apt, plus git), where libssl3 is first put
-# back to the oldest version Debian offers, older than the OpenSSL that
-# the current apache2 package's mod_ssl is built against (the machine the
-# AH01882 fault appeared on). Then, in a clone of this tree's HEAD:
+# the essential packages and apt, plus git), where libssl3 (with openssl
+# and libssl-dev) is first put back to the oldest version Debian offers,
+# older than the OpenSSL that the current apache2 package's mod_ssl is
+# built against (the machine the AH01882 fault appeared on). Then, in a
+# clone of this tree's HEAD:
 #   make run     (in the background: it must install what running needs,
 #                 upgrade libssl3, build, start, and answer discovery)
 #   make test    (unless WM_FRESH_TEST=0: every suite, about half an hour)
@@ -58,10 +59,12 @@ chmod 0755 /usr/sbin/policy-rc.d
 
 apt-get update -q >/dev/null
 old=$(apt-cache madison libssl3 | awk '{ print $3 }' | sort -V | head -n 1)
-say "libssl3 $old, the oldest Debian 12 offers (apt-get install --allow-downgrades)"
+# With its development files, as on a machine that built something
+# before: installing libssl-dev would otherwise bring libssl3 forward.
+say "libssl3, openssl and libssl-dev $old, the oldest Debian 12 offers"
 apt-get install -y -q --allow-downgrades --no-install-recommends \
-    "libssl3=$old" "openssl=$old" >/dev/null
-dpkg-query -W libssl3 openssl
+    "libssl3=$old" "openssl=$old" "libssl-dev=$old" >/dev/null
+dpkg-query -W libssl3 openssl libssl-dev
 
 say "git clone"
 git clone -q /tmp/tree.bundle /root/mod_winmdm
@@ -83,6 +86,7 @@ until curl -sk -o /dev/null "https://127.0.0.1:$HTTPS_PORT/EnrollmentServer/Disc
 done
 grep '^deps:' /tmp/run.log || true
 dpkg-query -W libssl3 openssl apache2-bin
+sh scripts/check-env.sh
 for p in chromium nodejs postgresql check clang libapache2-mod-perl2; do
     if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
         echo "fresh-check: FAILED: make run installed $p, a test tool" >&2
