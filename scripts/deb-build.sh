@@ -53,8 +53,14 @@ echo "$deb" >"$out/package"
 
 echo "deb-build: lintian $changes"
 # lintian's exit status: 1 when a tag at or above --fail-on shows.
-lintian --fail-on error --display-info "$changes" | tee "$out/lintian.txt"
-echo "deb-build: lintian reports $(grep -c '^E: ' "$out/lintian.txt" || true) errors, $(grep -c '^W: ' "$out/lintian.txt" || true) warnings"
+rc=0
+lintian --fail-on error --display-info "$changes" >"$out/lintian.txt" 2>&1 || rc=$?
+cat "$out/lintian.txt"
+echo "deb-build: lintian reports $(grep -c '^E: ' "$out/lintian.txt" || true) errors, $(grep -c '^W: ' "$out/lintian.txt" || true) warnings, $(grep -c '^I: ' "$out/lintian.txt" || true) notes (exit status $rc)"
+if [ "$rc" != 0 ]; then
+    echo "deb-build: FAILED: lintian reports errors (above)" >&2
+    exit 1
+fi
 
 echo "deb-build: built $deb"
 dpkg-deb --info "$deb" | sed -n '/^ Package:/,$p'
