@@ -32,6 +32,10 @@ trap 'rm -rf "$work"' EXIT
 
 # The clone's source: HEAD, as committed.
 git -C "$top" bundle create "$work/tree.bundle" HEAD >/dev/null 2>&1
+mkdir "$work/local-ca"
+for f in /usr/local/share/ca-certificates/*.crt; do
+    [ ! -f "$f" ] || cp "$f" "$work/local-ca/"
+done
 
 ports=$(perl -MIO::Socket::INET -e '
     for (my $p = 18643; $p < 19643; $p += 2) {
@@ -56,6 +60,14 @@ say() {
 }
 printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
 chmod 0755 /usr/sbin/policy-rc.d
+# This machine's own CA certificates, if it has any (a network that
+# inspects TLS): npm reaches its registry over HTTPS.
+if ls /tmp/local-ca/*.crt >/dev/null 2>&1; then
+    mkdir -p /usr/local/share/ca-certificates
+    cp /tmp/local-ca/*.crt /usr/local/share/ca-certificates/
+    update-ca-certificates >/dev/null
+    export NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+fi
 
 apt-get update -q >/dev/null
 old=$(apt-cache madison libssl3 | awk '{ print $3 }' | sort -V | head -n 1)
@@ -132,7 +144,7 @@ EOF
 start=$(date +%s)
 echo "fresh-check: a clean Debian 12 root (mmdebstrap --variant=apt bookworm, with git), HEAD $(git -C "$top" rev-parse --short HEAD)"
 mmdebstrap --variant=apt --format=null --include=git,ca-certificates,curl,make \
-    --customize-hook="copy-in $work/tree.bundle $work/inside.sh /tmp" \
+    --customize-hook="copy-in $work/tree.bundle $work/inside.sh $work/local-ca /tmp" \
     --customize-hook="chroot \"\$1\" sh /tmp/inside.sh ${ports% *} ${ports#* } ${WM_FRESH_TEST:-1}" \
     bookworm /dev/null \
     "deb $mirror/debian bookworm main" \
