@@ -129,13 +129,16 @@ echo "make run: no warning or error in run/logs/error_log"
 
 if [ "$RUN_TEST" != 0 ]; then
     say "make test"
-    make test 2>&1 | tee /tmp/test.log | grep -E '^(deps:|apache-test:|fuzz corpus|100%|Files=|Result:|[0-9]+ passed)' || true
-    tail -3 /tmp/test.log
-    grep -q 'passed, 0 failed' /tmp/test.log || {
-        tail -50 /tmp/test.log
-        echo "fresh-check: FAILED: make test" >&2
+    rc=0
+    make test >/tmp/test.log 2>&1 || rc=$?
+    grep -E '^(deps:|apache-test:|fuzz corpus|100%|Files=|Result:|[0-9]+ passed, [0-9]+ failed$)' /tmp/test.log || true
+    if [ "$rc" != 0 ] || [ "$(grep -c -E '^[0-9]+ passed, 0 failed$' /tmp/test.log)" != 2 ]; then
+        sed -n '/^Test Summary Report/,/^Files=/p' /tmp/test.log
+        # The files that did not pass, and the suite's diagnostics.
+        grep -E '^(t/[^ ]+ \.+|# )' /tmp/test.log | grep -v -E ' ok$' | head -200
+        echo "fresh-check: FAILED: make test (exit status $rc)" >&2
         exit 1
-    }
+    fi
 fi
 rm -f /usr/sbin/policy-rc.d
 echo "fresh-check: every check passed"
