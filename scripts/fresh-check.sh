@@ -134,8 +134,10 @@ if [ "$RUN_TEST" != 0 ]; then
     grep -E '^(deps:|apache-test:|fuzz corpus|100%|Files=|Result:|[0-9]+ passed, [0-9]+ failed$)' /tmp/test.log || true
     if [ "$rc" != 0 ] || [ "$(grep -c -E '^[0-9]+ passed, 0 failed$' /tmp/test.log)" != 2 ]; then
         sed -n '/^Test Summary Report/,/^Files=/p' /tmp/test.log
-        # The files that did not pass, and the suite's diagnostics.
+        # The files that did not pass, the suite's diagnostics, the end.
         grep -E '^(t/[^ ]+ \.+|# )' /tmp/test.log | grep -v -E ' ok$' | head -200
+        echo "---- the last lines of make test ----"
+        tail -n 80 /tmp/test.log
         echo "fresh-check: FAILED: make test (exit status $rc)" >&2
         exit 1
     fi
