@@ -25,8 +25,9 @@ GLUE_SRC   = $(sort $(wildcard src/mod_winmdm_*.c))
 HEADERS    = $(wildcard include/*.h)
 UNIT_SRC   = $(sort $(wildcard t/unit/test_*.c))
 
-.PHONY: all install deps deps-run unit test run bench clean format check \
-        fuzz fuzz-replay test-asan deb deb-check fresh-check
+.PHONY: all install deps unit test run bench clean format check fuzz \
+        fuzz-replay test-asan
+.PHONY: deps-run deb deb-check fresh-check
 
 all: .libs/mod_winmdm.so
 
