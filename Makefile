@@ -27,7 +27,6 @@ UNIT_SRC   = $(sort $(wildcard t/unit/test_*.c))
 
 .PHONY: all install deps unit test run bench clean format check fuzz \
         fuzz-replay test-asan
-.PHONY: deps-run deb deb-check fresh-check
 
 all: .libs/mod_winmdm.so
 
@@ -50,6 +49,7 @@ install: all
 	$(APXS) -i -n winmdm mod_winmdm.la
 
 # Everything to build and test; deps-run: only what running needs.
+.PHONY: deps-run deb deb-check fresh-check
 deps:
 	sh scripts/deps.sh test
 
