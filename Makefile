@@ -1,8 +1,10 @@
 # mod_winmdm: build, test, run.
 #
 # The module is built with apxs; the protocol core (src/wm_*.c) is also
-# linked on its own into the unit tests. `make test` and `make run` install
-# the Debian packages they need when they are missing (scripts/deps.sh).
+# linked on its own into the unit tests. `make run`, `make test`,
+# `make bench` and `make deb` each install the Debian packages they need
+# when they are missing (scripts/deps.sh): running needs httpd, the build
+# tools and SQLite; the test and benchmark tools come with their targets.
 
 APXS      ?= apxs
 CC        ?= gcc
@@ -46,8 +48,13 @@ src/console_html.inc: console/console.html scripts/embed.pl
 install: all
 	$(APXS) -i -n winmdm mod_winmdm.la
 
+# Everything to build and test; deps-run: only what running needs.
+.PHONY: deps-run deb deb-check fresh-check
 deps:
-	sh scripts/deps.sh
+	sh scripts/deps.sh test
+
+deps-run:
+	sh scripts/deps.sh run
 
 # Unit tests of the core: check, a pool per test, TAP output.
 t/unit/run_unit: $(UNIT_SRC) t/unit/unit.h $(CORE_SRC) $(HEADERS)
@@ -140,19 +147,43 @@ test-asan: deps
 # fails on any memory error and on any definite or indirect leak
 # (scripts/valgrind.sh).
 .PHONY: valgrind
-valgrind: deps
+valgrind:
+	sh scripts/deps.sh test valgrind
 	$(MAKE) t/unit/run_unit $(foreach t,$(FUZZ_TARGETS),t/fuzz/replay_$(t))
 	sh scripts/valgrind.sh $(FUZZ_TARGETS)
 
-run: deps
+run: deps-run
 	$(MAKE) all
 	sh scripts/run.sh
 
 # Throughput, latency and memory against baselines measured in the same
 # run (not part of make test; it takes about half an hour).
-bench: deps
+bench:
+	sh scripts/deps.sh bench
 	$(MAKE) all
 	sh scripts/bench.sh
+
+# The Debian package libapache2-mod-winmdm (debian/): dpkg-buildpackage
+# -us -uc -b in a copy of the tree, then lintian, which must report no
+# error (scripts/deb-build.sh). The package lands in build/deb/.
+deb:
+	sh scripts/deps.sh deb
+	sh scripts/deb-build.sh
+
+# The package built, installed into a clean Debian 12 root, enabled, set up
+# and answering the real Windows discovery capture over HTTPS, then purged
+# (scripts/deb-check.sh).
+deb-check:
+	sh scripts/deps.sh deb-check
+	sh scripts/deb-check.sh
+
+# A fresh clone of HEAD on a fresh Debian 12 root (mmdebstrap) whose
+# libssl3 is older than the build of apache2's mod_ssl: make run must come
+# up and answer discovery, then make test must pass (about half an hour;
+# WM_FRESH_TEST=0 stops after make run). scripts/fresh-check.sh.
+fresh-check:
+	sh scripts/deps.sh deb-check
+	sh scripts/fresh-check.sh
 
 format:
 	clang-format -i mod_winmdm.c src/*.c include/*.h t/unit/*.c t/unit/*.h

@@ -36,6 +36,14 @@ fi
 top=$(pwd)
 test_user=${WINMDM_TEST_USER:-winmdmtest}
 
+# A machine whose httpd cannot run cleanly (a mod_ssl newer than the
+# installed libssl3, a missing DBD driver) would fail the suite far from
+# the cause, in the log check of t/999-error-log.t: say so now instead.
+if ! sh "$top/scripts/check-env.sh" "${WM_TEST_DB:-sqlite3}"; then
+    echo "apache-test: not started: this machine cannot run httpd cleanly (see above); the module is not at fault" >&2
+    exit 1
+fi
+
 # Apache::Test's own "select" mode picks the port again in every test
 # process, where the running server makes it pick another one; so a free
 # base port is chosen once, here. The default server and each named

@@ -9,6 +9,8 @@
 #   run/admin.htpasswd           user "admin" for the admin API (bcrypt)
 #   run/demo-credentials.txt     both clear passwords (mode 0600)
 #   run/db/                      the module creates winmdm.db here
+# (run/ is a link to /var/lib/winmdm-dev/<hash> when run as root from a
+# tree that www-data cannot reach, such as a clone in /root.)
 # Later runs reuse them. Every run rewrites run/httpd.conf from
 # conf/run.conf.in, checks it with `apache2 -t`, then execs httpd with
 # -DFOREGROUND (Ctrl-C stops it).
@@ -55,6 +57,10 @@ die() {
 [ -x "$APACHE2" ] || die "$APACHE2 not found (apt-get install apache2-bin)"
 command -v openssl >/dev/null || die "openssl not found (apt-get install openssl)"
 command -v htpasswd >/dev/null || die "htpasswd not found (apt-get install apache2-utils)"
+# A machine fault such as a mod_ssl newer than libssl3 (httpd then warns
+# AH01882 at every start) is worth knowing about, but the server still runs.
+sh "$TOP/scripts/check-env.sh" sqlite3 ||
+    echo "run: warning: this machine's httpd is not consistent (above); starting anyway" >&2
 
 for port in "$HTTPS_PORT" "$HTTP_PORT"; do
     case $port in
@@ -82,6 +88,27 @@ fi
 # --- one-time state under run/ ---------------------------------------------
 
 umask 022
+
+# httpd's children (www-data) read the password files and write the
+# database at request time, so run/ must be reachable by www-data. A tree
+# cloned where it is not (root's home, 0700) keeps its state in
+# /var/lib/winmdm-dev/<hash of the tree's path> instead, with run/ a
+# symbolic link to it: the paths under run/ stay the same for the user.
+if [ -n "$IS_ROOT" ] && command -v runuser >/dev/null &&
+    ! runuser -u "$RUN_USER" -- test -x "$TOP/."; then
+    ext="/var/lib/winmdm-dev/$(printf '%s' "$TOP" | md5sum | cut -c 1-12)"
+    if [ ! -L "$RUN" ]; then
+        echo "run: $RUN_USER cannot reach $TOP; the server's state goes to $ext (run/ links to it)"
+        mkdir -p /var/lib/winmdm-dev "$ext"
+        chmod 0755 /var/lib/winmdm-dev "$ext"
+        if [ -d "$RUN" ]; then
+            (cd "$RUN" && tar -cf - .) | (cd "$ext" && tar -xpf -)
+            rm -rf "$RUN"
+        fi
+        ln -s "$ext" "$RUN"
+    fi
+    RUN=$(readlink -f "$RUN")
+fi
 mkdir -p "$RUN/ca" "$RUN/tls" "$RUN/db" "$RUN/logs" "$RUN/run" "$RUN/htdocs"
 
 TMP=$(mktemp -d)

@@ -35,11 +35,12 @@
 // what went wrong.
 'use strict';
 
-// playwright-core 1.65 needs Node.js 20 or later (Debian 12's own
-// nodejs package is 18): say so instead of failing somewhere inside it.
+// playwright-core 1.61 is the last to run on Node.js 18, Debian 12's own
+// nodejs package (1.62 and later need 20): an older Node.js is said so
+// instead of failing somewhere inside it.
 const major = Number(process.versions.node.split('.')[0]);
-if (major < 20) {
-  console.error(`FAIL: Node.js ${process.versions.node} is too old for playwright-core (20 or later)`);
+if (major < 18) {
+  console.error(`FAIL: Node.js ${process.versions.node} is too old for playwright-core (18 or later)`);
   process.exit(1);
 }
 
