@@ -335,15 +335,13 @@ static int list_devices(request_rec *r, wm_store_t *st)
     f.state = wm_admin_arg(r, "state");
     f.os_version = wm_admin_arg(r, "os");
     f.profile_state = wm_admin_arg(r, "profile_state");
-    f.group = !group ? -1 : !strcmp(group, "all") ? 0 : id_arg(r, "group");
+    /* "all" (every device) filters nothing, as no group does. */
+    f.group = group && strcmp(group, "all") ? id_arg(r, "group") : -1;
     f.profile = id_arg(r, "profile");
-    if ((group && f.group < 0) || f.profile < 0) {
+    if ((group && strcmp(group, "all") && f.group < 0) || f.profile < 0) {
         return wm_admin_error(r, HTTP_BAD_REQUEST,
                               "group and profile are ids (group may be "
                               "\"all\")");
-    }
-    if (f.group == 0) {
-        f.group = -1; /* every device: no filter */
     }
     if (f.q && !*f.q) {
         f.q = NULL;

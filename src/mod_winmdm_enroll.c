@@ -141,6 +141,15 @@ static const char *authenticate(request_rec *r, const wm_srv_conf_t *sc,
     return NULL;
 }
 
+/* Whether sha1 is the current certificate of an enrolled device: an
+ * older certificate of the device, or one of an unenrolled device, proves
+ * nothing. */
+static int current_cert_of(const wm_device_t *dev, const char *sha1)
+{
+    return dev && !strcmp(dev->state, "enrolled") && dev->cert_sha1 &&
+           !strcmp(dev->cert_sha1, sha1);
+}
+
 /* The DeviceID of an enrolled device whose current certificate the
  * client showed in the TLS handshake, or NULL. */
 static const char *enrolled_client_cert(request_rec *r,
@@ -152,9 +161,8 @@ static const char *enrolled_client_cert(request_rec *r,
 
     if (!pem ||
         wm_cert_check_client(sc->ca, pem, &sha1, &cn, &err, r->pool) ||
-        wm_store_device_get(st, cn, &dev, r->pool) != APR_SUCCESS || !dev ||
-        strcmp(dev->state, "enrolled") || !dev->cert_sha1 ||
-        strcmp(dev->cert_sha1, sha1)) {
+        wm_store_device_get(st, cn, &dev, r->pool) != APR_SUCCESS ||
+        !current_cert_of(dev, sha1)) {
         return NULL;
     }
     return cn;
@@ -290,8 +298,7 @@ static int renew(request_rec *r, const wm_srv_conf_t *sc, wm_store_t *st,
                                 WM_ACTION_WSTEP_RESPONSE, env->message_id,
                                 "the enrollment database is unavailable");
     }
-    if (!dev || strcmp(dev->state, "enrolled") || !dev->cert_sha1 ||
-        strcmp(dev->cert_sha1, sha1) ||
+    if (!current_cert_of(dev, sha1) ||
         (rst->device_id && strcmp(rst->device_id, cn))) {
         return wm_io_soap_fault(r, WM_FAULT_AUTHENTICATION,
                                 WM_ACTION_WSTEP_RESPONSE, env->message_id,
