@@ -278,9 +278,11 @@ ok t_cmp(db_value('winmdm_tls', 'SELECT COUNT(*) FROM operations WHERE device_id
              'counted', 'the summary counts devices by state and last seen');
 }
 
-# The profiles leave the servers, so that no device enrolled later gets
-# them: each is deleted, and its devices remove its settings.
-ok t_cmp(join(' ', map { api(DELETE => "/profiles/$_", body => {})->{code} }
-                   $BASE, $FIN), '200 200', 'the profiles are deleted');
+# The profiles and the group leave the servers, so that no device or
+# test file later meets them: each profile is deleted, and its devices
+# remove its settings.
+ok t_cmp(join(' ', (map { api(DELETE => "/profiles/$_", body => {})->{code} }
+                    $BASE, $FIN), api(DELETE => "/groups/$GID", body => {})->{code}),
+         '200 200 200', 'the profiles and the group are deleted');
 ok t_cmp(api(DELETE => "/profiles/$race->{id}", server => 'winmdm_tls',
              body => {})->{code}, 200, 'and the one of the TLS server');
