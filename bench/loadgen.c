@@ -330,7 +330,7 @@ static void state_save(void)
     }
 }
 
-/* Rows for the module's devices and nonces tables (schema version 3), in
+/* Rows for the module's devices and nonces tables (schema version 5), in
  * SQL that both sqlite3 and psql run, in one transaction. */
 static void emit_sql(void)
 {

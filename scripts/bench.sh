@@ -72,6 +72,8 @@ BENCH_USER=bench@example.test
 LOADGEN=$W/loadgen
 FIXTURE=$TOP/t/fixtures/windows10/wstep_rst_request_win10_19043_usernametoken.xml
 CSV=$W/figures.csv
+# The schema version the module creates: seeding waits for it.
+SCHEMA=$(sed -n 's/^#define WM_STORE_SCHEMA_VERSION \([0-9]*\).*/\1/p' "$TOP/include/wm_store.h")
 
 die() {
     echo "bench: $*" >&2
@@ -331,12 +333,12 @@ fresh_db() {
     start_httpd
     tables=
     i=0
-    while [ "$tables" != 3 ] && [ $i -lt 100 ]; do
+    while [ "$tables" != "$SCHEMA" ] && [ $i -lt 100 ]; do
         tables=$(db_query "$1" "SELECT MAX(version) FROM wm_schema" 2>/dev/null || true)
-        [ "$tables" = 3 ] || sleep 0.1
+        [ "$tables" = "$SCHEMA" ] || sleep 0.1
         i=$((i + 1))
     done
-    [ "$tables" = 3 ] || die "the module did not create its schema (see $W/logs/error_log)"
+    [ "$tables" = "$SCHEMA" ] || die "the module did not create its schema version $SCHEMA (see $W/logs/error_log)"
 }
 
 db_query() {
