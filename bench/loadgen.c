@@ -62,6 +62,11 @@
 /* A session that needs more messages than this is counted as an error. */
 #define MAX_MESSAGES 8
 #define MAX_CMDS 64
+#define MAX_ITEMS 256
+/* The module writes a device's last_seen when it is older than this
+ * (WM_DM_SEEN_EVERY, include/wm_dm.h): a session after such a gap is
+ * the device's "first", the one that pays that write. */
+#define SEEN_EVERY 60
 /* A reply slower than this is counted as an error. */
 #define IO_TIMEOUT_SEC 30
 
@@ -88,6 +93,7 @@ static struct {
     long first;
     long count;
     int answer;
+    int min_gap;
     int emit_sql;
     int poll_interval;
     int verbose;
@@ -232,12 +238,21 @@ static int unb64(const char *in, unsigned char *out)
 
 /* ------------------------------------------------------------ devices */
 
+/* A node the server wrote (Add or Replace) and the device keeps. */
+typedef struct {
+    char *uri;
+    char *value;
+} node_t;
+
 typedef struct {
     char id[64];
     char secret[33]; /* hex, what the provisioning document would carry */
     char ha1[33];    /* md5_hex(id ":" secret): what the server stores */
     char nonce[64];  /* base64 of the current server nonce */
     unsigned long session;
+    long last; /* wall-clock second its last session started, 0: never */
+    node_t *nodes;
+    int nnodes, capnodes;
 } device_t;
 
 static device_t *devices;
@@ -261,6 +276,9 @@ static void device_init(device_t *d, long i)
     md5(buf, (size_t)n, md);
     b64(md, 16, d->nonce);
     d->session = 0;
+    d->last = 0;
+    d->nodes = NULL;
+    d->nnodes = d->capnodes = 0;
 }
 
 /* DIGEST = b64(md5(b64(md5(id ":" secret)) ":" nonce_bytes)) (OMA-DM MD5;
@@ -284,13 +302,15 @@ static int device_digest(const device_t *d, char *out)
     return 0;
 }
 
-/* The state file keeps each device's current nonce and session counter, so
- * a later run goes on where this one stopped (the seeded nonces are spent
- * after the first session). Lines: "index nonce session". */
+/* The state file keeps each device's current nonce, session counter and
+ * the time of its last session, so a later run goes on where this one
+ * stopped (the seeded nonces are spent after the first session, and a
+ * device polls at its own pace across runs). Lines: "index nonce session
+ * last". */
 static void state_load(void)
 {
     char line[256], nonce[128];
-    long i;
+    long i, last = 0;
     unsigned long s;
     FILE *f;
 
@@ -298,11 +318,12 @@ static void state_load(void)
         return;
     }
     while (fgets(line, sizeof(line), f)) {
-        if (sscanf(line, "%ld %127s %lu", &i, nonce, &s) == 3 &&
+        if (sscanf(line, "%ld %127s %lu %ld", &i, nonce, &s, &last) >= 3 &&
             i >= opt.first && i < opt.first + opt.count &&
             strlen(nonce) < sizeof(devices[0].nonce)) {
             strcpy(devices[i - opt.first].nonce, nonce);
             devices[i - opt.first].session = s;
+            devices[i - opt.first].last = last;
         }
     }
     fclose(f);
@@ -322,8 +343,8 @@ static void state_save(void)
         die("cannot write %s: %s", tmp, strerror(errno));
     }
     for (i = 0; i < opt.count; i++) {
-        fprintf(f, "%ld %s %lu\n", opt.first + i, devices[i].nonce,
-                devices[i].session);
+        fprintf(f, "%ld %s %lu %ld\n", opt.first + i, devices[i].nonce,
+                devices[i].session, devices[i].last);
     }
     if (fclose(f) || rename(tmp, opt.state_file)) {
         die("cannot write %s: %s", opt.state_file, strerror(errno));
@@ -723,17 +744,35 @@ static const char *xml_text(const char *p, const char *end, const char *tag,
     return NULL;
 }
 
+/* What a device keeps of the server's message: its commands (an Atomic's
+ * or Sequence's children with the index of their parent), their items,
+ * and the Status elements that speak of the device's own commands. */
+typedef struct {
+    char uri[256];
+    char data[256];
+} item_t;
+
 typedef struct {
     char name[16];
     char cmd_id[32];
-    char uri[256]; /* a Get's target */
+    int parent; /* index of the enclosing Atomic or Sequence, or -1 */
+    int first_item, nitems;
 } cmd_t;
 
 typedef struct {
-    int hdr_status;     /* the SyncHdr Status's Data, 0 when none */
+    char cmd[16];
+    char cmd_ref[32];
+    int msg_ref;
+    int code;
+} sstatus_t;
+
+typedef struct {
+    int hdr_status;      /* the SyncHdr Status's Data, 0 when none */
     char next_nonce[64]; /* "" when the reply names none */
-    int ncmds;
+    int ncmds, nitems, nstatus;
     cmd_t cmds[MAX_CMDS];
+    item_t items[MAX_ITEMS];
+    sstatus_t status[MAX_CMDS];
 } reply_t;
 
 static void copy_text(char *dst, size_t size, const char *s, size_t n)
@@ -745,33 +784,70 @@ static void copy_text(char *dst, size_t size, const char *s, size_t n)
     dst[n] = '\0';
 }
 
-/* Minimal reading of a server message: the SyncHdr Status's code, the
- * NextNonce in its Chal, and the commands of the SyncBody (top level;
- * an Atomic or Sequence is answered as one command, as its own status
- * speaks for its content). */
-static int parse_reply(const buf_t *body, reply_t *rp)
+/* The name of the element that starts at p ('<'), into name; the end of
+ * the start tag in *pq. 0, or -1 for a closing tag or a malformed one. */
+static int element_name(const char *p, const char *end, char *name,
+                        size_t size, const char **pq)
 {
-    const char *s = body->s, *end = body->s + body->len, *p, *t;
-    size_t n;
+    size_t k = 0;
+    const char *q = p + 1;
 
-    memset(rp, 0, sizeof(*rp));
-    if (!s || !(p = memmem(s, body->len, "<SyncBody>", 10))) {
+    if (q >= end || *q == '/') {
         return -1;
     }
-    p += 10;
+    while (q < end && k < size - 1 && *q != '>' && *q != '/' && *q != ' ') {
+        name[k++] = *q++;
+    }
+    name[k] = '\0';
+    *pq = q;
+    return 0;
+}
+
+/* The items of the command in [q, e): Target (or Source) LocURI and Data. */
+static int parse_items(const char *q, const char *e, reply_t *rp, cmd_t *c)
+{
+    const char *it = q, *ie, *t;
+    size_t n;
+
+    c->first_item = rp->nitems;
+    while ((it = memmem(it, (size_t)(e - it), "<Item>", 6))) {
+        item_t *item;
+        if (!(ie = memmem(it, (size_t)(e - it), "</Item>", 7))) {
+            return -1;
+        }
+        if (rp->nitems == MAX_ITEMS) {
+            return -1;
+        }
+        item = &rp->items[rp->nitems++];
+        item->uri[0] = item->data[0] = '\0';
+        if ((t = xml_text(it, ie, "LocURI", &n))) {
+            copy_text(item->uri, sizeof(item->uri), t, n);
+        }
+        if ((t = xml_text(it, ie, "Data", &n))) {
+            copy_text(item->data, sizeof(item->data), t, n);
+        }
+        c->nitems++;
+        it = ie + 7;
+    }
+    return 0;
+}
+
+/* The elements of [p, end) at one level of the SyncBody: Status elements
+ * are read, commands are recorded (an Atomic's or Sequence's children
+ * after it, with its index as their parent), <Final/> is skipped. */
+static int parse_level(const char *p, const char *end, reply_t *rp,
+                       int parent)
+{
+    const char *t;
+    size_t n;
+
     while (p < end && (p = memchr(p, '<', (size_t)(end - p)))) {
         char name[32], close[48];
-        size_t k = 0;
-        const char *q = p + 1, *e;
+        const char *q, *e;
 
-        if (*q == '/') {
-            break; /* </SyncBody> */
+        if (element_name(p, end, name, sizeof(name), &q)) {
+            break; /* the end of the enclosing element */
         }
-        while (q < end && k < sizeof(name) - 1 && *q != '>' && *q != '/' &&
-               *q != ' ') {
-            name[k++] = *q++;
-        }
-        name[k] = '\0';
         if (q < end && *q == '/') {
             p = q; /* <Final/> */
             continue;
@@ -781,33 +857,85 @@ static int parse_reply(const buf_t *body, reply_t *rp)
             return -1;
         }
         if (!strcmp(name, "Status")) {
-            if ((t = xml_text(q, e, "Cmd", &n)) && n == 7 &&
-                !memcmp(t, "SyncHdr", 7) && !rp->hdr_status) {
-                if ((t = xml_text(q, e, "Data", &n))) {
-                    rp->hdr_status = atoi(t);
-                }
+            sstatus_t *st;
+            if (rp->nstatus == MAX_CMDS) {
+                return -1;
+            }
+            st = &rp->status[rp->nstatus++];
+            memset(st, 0, sizeof(*st));
+            if ((t = xml_text(q, e, "Cmd", &n))) {
+                copy_text(st->cmd, sizeof(st->cmd), t, n);
+            }
+            if ((t = xml_text(q, e, "CmdRef", &n))) {
+                copy_text(st->cmd_ref, sizeof(st->cmd_ref), t, n);
+            }
+            if ((t = xml_text(q, e, "MsgRef", &n))) {
+                st->msg_ref = atoi(t);
+            }
+            if ((t = xml_text(q, e, "Data", &n))) {
+                st->code = atoi(t);
+            }
+            if (!strcmp(st->cmd, "SyncHdr") && !rp->hdr_status) {
+                rp->hdr_status = st->code;
                 if ((t = xml_text(q, e, "NextNonce", &n))) {
                     copy_text(rp->next_nonce, sizeof(rp->next_nonce), t, n);
                 }
+                rp->nstatus--; /* kept apart */
             }
         }
+        else if (!strcmp(name, "CmdID") || !strcmp(name, "Meta") ||
+                 !strcmp(name, "NoResp")) {
+            /* an Atomic's or Sequence's own elements */
+        }
         else {
-            /* Every other element is a command, a server Alert (1222:
-             * send the next message) too: each gets a Status. */
+            /* Every other element is a command, a server Alert too: each
+             * gets a Status. */
             cmd_t *c;
+            int self = rp->ncmds;
             if (rp->ncmds == MAX_CMDS) {
                 return -1;
             }
             c = &rp->cmds[rp->ncmds++];
+            memset(c, 0, sizeof(*c));
+            c->parent = parent;
             copy_text(c->name, sizeof(c->name), name, strlen(name));
-            if ((t = xml_text(q, e, "CmdID", &n))) {
-                copy_text(c->cmd_id, sizeof(c->cmd_id), t, n);
+            if (!strcmp(name, "Atomic") || !strcmp(name, "Sequence")) {
+                const char *cid = memmem(q, (size_t)(e - q), "<CmdID>", 7);
+                if (cid && (t = xml_text(cid, e, "CmdID", &n))) {
+                    copy_text(c->cmd_id, sizeof(c->cmd_id), t, n);
+                }
+                if (parse_level(q + 1, e, rp, self)) {
+                    return -1;
+                }
             }
-            if ((t = xml_text(q, e, "LocURI", &n))) {
-                copy_text(c->uri, sizeof(c->uri), t, n);
+            else {
+                if ((t = xml_text(q, e, "CmdID", &n))) {
+                    copy_text(c->cmd_id, sizeof(c->cmd_id), t, n);
+                }
+                if (parse_items(q, e, rp, &rp->cmds[self])) {
+                    return -1;
+                }
             }
         }
         p = e + strlen(close);
+    }
+    return 0;
+}
+
+/* Minimal reading of a server message (see parse_level). */
+static int parse_reply(const buf_t *body, reply_t *rp)
+{
+    const char *s = body->s, *p, *end;
+
+    rp->hdr_status = 0;
+    rp->next_nonce[0] = '\0';
+    rp->ncmds = rp->nitems = rp->nstatus = 0;
+    if (!s || !(p = memmem(s, body->len, "<SyncBody>", 10)) ||
+        !(end = memmem(p, body->len - (size_t)(p - s), "</SyncBody>", 11))) {
+        return -1;
+    }
+    if (parse_level(p + 10, end, rp, -1)) {
+        return -1;
     }
     return rp->hdr_status ? 0 : -1;
 }
@@ -816,11 +944,17 @@ typedef struct {
     conn_t conn;
     buf_t msg, req;
     response_t res;
+    reply_t *rp;
     uint32_t *lat_us;
     size_t nlat, caplat;
-    long sessions, errors, requests, auth_refused;
-    double reply_bytes;
+    long sessions, errors, requests, auth_refused, first, op_sessions,
+        commands;
+    int exhausted; /* its next device was not due before the run's end */
+    double reply_bytes, waited;
     long replies;
+    /* The CmdIDs of the commands of the last message sent, each of which
+     * must get exactly one Status in the reply. */
+    int sent[MAX_CMDS], nsent;
     char last_err[256];
 } worker_t;
 
@@ -839,9 +973,11 @@ static void syncml_hdr(buf_t *m, const device_t *d, const char *session,
 }
 
 /* Package 1 of the captured Windows 10 21H1 check-in, for this device. */
-static void package1(buf_t *m, const device_t *d, const char *session,
+static void package1(worker_t *w, const device_t *d, const char *session,
                      const char *digest)
 {
+    buf_t *m = &w->msg;
+
     m->len = 0;
     syncml_hdr(m, d, session, 1, digest);
     buf_printf(m,
@@ -857,42 +993,282 @@ static void package1(buf_t *m, const device_t *d, const char *session,
                "<Item><Source><LocURI>./DevInfo/Lang</LocURI></Source><Data>"
                "en-US</Data></Item></Replace><Final/></SyncBody></SyncML>",
                d->id);
+    w->sent[0] = 2;
+    w->sent[1] = 3;
+    w->sent[2] = 4;
+    w->nsent = 3;
 }
 
-/* Package 3: a Status for the server's SyncHdr and for each command, and
- * Results for each Get. */
-static void package3(buf_t *m, const device_t *d, const char *session,
-                     int msg_id, const char *digest, const reply_t *rp)
+/* ------------------------------------------- the device's own nodes */
+
+/* What the device answers for nodes nobody wrote: the DevInfo and
+ * DevDetail values of the captured Windows 10 21H1 device. */
+static const char *const fixed_nodes[][2] = {
+    {"./DevInfo/Man", "VMware, Inc."},
+    {"./DevInfo/Mod", "VMware7,1"},
+    {"./DevInfo/DmV", "1.3"},
+    {"./DevInfo/Lang", "en-US"},
+    {"./DevDetail/SwV", "10.0.19043.2364"},
+    {"./DevDetail/OEM", "VMware, Inc."},
+    {"./DevDetail/FwV", "VMW71.00V.16707776.B64.2008070230"},
+    {"./DevDetail/HwV", "VMware7,1"},
+    {"./DevDetail/Ext/Microsoft/DeviceName", "BENCH-PC"},
+    {NULL, NULL}};
+
+static node_t *node_find(device_t *d, const char *uri)
 {
-    int i, id = 1;
+    int i;
+    for (i = 0; i < d->nnodes; i++) {
+        if (!strcmp(d->nodes[i].uri, uri)) {
+            return &d->nodes[i];
+        }
+    }
+    return NULL;
+}
+
+/* The value of a node, or NULL when the device has none. */
+static const char *node_get(device_t *d, const char *uri)
+{
+    node_t *n = node_find(d, uri);
+    int i;
+
+    if (n) {
+        return n->value;
+    }
+    if (!strcmp(uri, "./DevInfo/DevId")) {
+        return d->id;
+    }
+    for (i = 0; fixed_nodes[i][0]; i++) {
+        if (!strcmp(fixed_nodes[i][0], uri)) {
+            return fixed_nodes[i][1];
+        }
+    }
+    return NULL;
+}
+
+static void node_set(device_t *d, const char *uri, const char *value)
+{
+    node_t *n = node_find(d, uri);
+
+    if (!n) {
+        if (d->nnodes == d->capnodes) {
+            d->capnodes = d->capnodes ? d->capnodes * 2 : 4;
+            d->nodes = xrealloc(d->nodes, sizeof(node_t) * (size_t)d->capnodes);
+        }
+        n = &d->nodes[d->nnodes++];
+        n->uri = strdup(uri);
+        n->value = NULL;
+        if (!n->uri) {
+            die("out of memory");
+        }
+    }
+    free(n->value);
+    if (!(n->value = strdup(value))) {
+        die("out of memory");
+    }
+}
+
+static int node_delete(device_t *d, const char *uri)
+{
+    node_t *n = node_find(d, uri);
+
+    if (!n) {
+        return 0;
+    }
+    free(n->uri);
+    free(n->value);
+    *n = d->nodes[--d->nnodes];
+    return 1;
+}
+
+/* The code a write command gets, without doing it (Policy CSP semantics
+ * as far as the benchmark needs them: a Delete of a node the device does
+ * not hold is 404). */
+static int cmd_check(device_t *d, const reply_t *rp, const cmd_t *c)
+{
+    int i;
+    if (!strcmp(c->name, "Delete")) {
+        for (i = 0; i < c->nitems; i++) {
+            if (!node_find(d, rp->items[c->first_item + i].uri)) {
+                return 404;
+            }
+        }
+    }
+    return 200;
+}
+
+static void cmd_apply(device_t *d, const reply_t *rp, const cmd_t *c)
+{
+    int i;
+    for (i = 0; i < c->nitems; i++) {
+        const item_t *it = &rp->items[c->first_item + i];
+        if (!strcmp(c->name, "Delete")) {
+            node_delete(d, it->uri);
+        }
+        else if (!strcmp(c->name, "Add") || !strcmp(c->name, "Replace")) {
+            node_set(d, it->uri, it->data);
+        }
+    }
+}
+
+/* Package 3: the device's answer to a server message, as Windows gives
+ * it: a Status for the SyncHdr and for each command (an Atomic is all or
+ * nothing: 507, its children 216 or their own failure), a Get answered
+ * from the device's nodes (404 when it has none of them) with Results. */
+static void package3(worker_t *w, device_t *d, const char *session,
+                     int msg_id, const char *digest)
+{
+    const reply_t *rp = w->rp;
+    buf_t *m = &w->msg;
+    int i, j, id = 1, codes[MAX_CMDS];
 
     m->len = 0;
+    w->nsent = 0;
     syncml_hdr(m, d, session, msg_id, digest);
     buf_printf(m,
                "<Status><CmdID>%d</CmdID><MsgRef>%d</MsgRef><CmdRef>0</CmdRef>"
                "<Cmd>SyncHdr</Cmd><Data>200</Data></Status>",
                id++, msg_id - 1);
     for (i = 0; i < rp->ncmds; i++) {
-        buf_printf(m,
-                   "<Status><CmdID>%d</CmdID><MsgRef>%d</MsgRef><CmdRef>%s"
-                   "</CmdRef><Cmd>%s</Cmd><Data>200</Data></Status>",
-                   id++, msg_id - 1, rp->cmds[i].cmd_id, rp->cmds[i].name);
+        const cmd_t *c = &rp->cmds[i];
+        if (c->parent >= 0) {
+            continue; /* answered with its Atomic */
+        }
+        if (!strcmp(c->name, "Atomic")) {
+            int failed = 0;
+            for (j = i + 1; j < rp->ncmds && rp->cmds[j].parent == i; j++) {
+                codes[j] = cmd_check(d, rp, &rp->cmds[j]);
+                failed |= codes[j] >= 300;
+            }
+            codes[i] = failed ? 507 : 200;
+            for (j = i + 1; j < rp->ncmds && rp->cmds[j].parent == i; j++) {
+                if (failed) {
+                    codes[j] = codes[j] >= 300 ? codes[j] : 216;
+                }
+                else {
+                    cmd_apply(d, rp, &rp->cmds[j]);
+                }
+            }
+        }
+        else if (!strcmp(c->name, "Sequence")) {
+            codes[i] = 200;
+            for (j = i + 1; j < rp->ncmds && rp->cmds[j].parent == i; j++) {
+                if ((codes[j] = cmd_check(d, rp, &rp->cmds[j])) < 300) {
+                    cmd_apply(d, rp, &rp->cmds[j]);
+                }
+            }
+        }
+        else if (!strcmp(c->name, "Get")) {
+            codes[i] = 404;
+            for (j = 0; j < c->nitems; j++) {
+                if (node_get(d, rp->items[c->first_item + j].uri)) {
+                    codes[i] = 200;
+                }
+            }
+        }
+        else if (!strcmp(c->name, "Add") || !strcmp(c->name, "Replace") ||
+                 !strcmp(c->name, "Delete")) {
+            if ((codes[i] = cmd_check(d, rp, c)) < 300) {
+                cmd_apply(d, rp, c);
+            }
+        }
+        else {
+            codes[i] = 200; /* Exec, Alert */
+        }
     }
     for (i = 0; i < rp->ncmds; i++) {
-        if (strcmp(rp->cmds[i].name, "Get")) {
+        buf_printf(m,
+                   "<Status><CmdID>%d</CmdID><MsgRef>%d</MsgRef><CmdRef>%s"
+                   "</CmdRef><Cmd>%s</Cmd><Data>%d</Data></Status>",
+                   id++, msg_id - 1, rp->cmds[i].cmd_id, rp->cmds[i].name,
+                   codes[i]);
+    }
+    for (i = 0; i < rp->ncmds; i++) {
+        const cmd_t *c = &rp->cmds[i];
+        if (strcmp(c->name, "Get") || codes[i] >= 300) {
             continue;
         }
+        w->sent[w->nsent++] = id;
         buf_printf(m,
                    "<Results><CmdID>%d</CmdID><MsgRef>%d</MsgRef><CmdRef>%s"
-                   "</CmdRef><Item><Source><LocURI>%s</LocURI></Source><Meta>"
-                   "<Format xmlns=\"syncml:metinf\">chr</Format></Meta><Data>"
-                   "bench</Data></Item></Results>",
-                   id++, msg_id - 1, rp->cmds[i].cmd_id, rp->cmds[i].uri);
+                   "</CmdRef>",
+                   id++, msg_id - 1, c->cmd_id);
+        for (j = 0; j < c->nitems; j++) {
+            const char *uri = rp->items[c->first_item + j].uri;
+            const char *v = node_get(d, uri);
+            if (v) {
+                buf_printf(m,
+                           "<Item><Source><LocURI>%s</LocURI></Source><Meta>"
+                           "<Format xmlns=\"syncml:metinf\">chr</Format>"
+                           "</Meta><Data>%s</Data></Item>",
+                           uri, v);
+            }
+        }
+        buf_add(m, "</Results>", 10);
     }
     buf_add(m, "<Final/></SyncBody></SyncML>", 28);
 }
 
-static int post_syncml(worker_t *w, reply_t *rp)
+/* A server message must speak of the message it answers: one Status with
+ * a 2xx code for each command the device sent (OMA-DM 1.2 Protocol,
+ * section 8.3: every command but Status gets one), MsgRef naming that
+ * message; and its own commands must have distinct, non-empty CmdIDs. */
+static int check_reply(worker_t *w, int msg_id)
+{
+    const reply_t *rp = w->rp;
+    int i, j, seen[MAX_CMDS] = {0};
+
+    for (i = 0; i < rp->nstatus; i++) {
+        const sstatus_t *st = &rp->status[i];
+        int ref = atoi(st->cmd_ref);
+        if (st->msg_ref != msg_id) {
+            snprintf(w->last_err, sizeof(w->last_err),
+                     "Status for %s %s has MsgRef %d, not %d", st->cmd,
+                     st->cmd_ref, st->msg_ref, msg_id);
+            return -1;
+        }
+        for (j = 0; j < w->nsent && w->sent[j] != ref; j++) {
+        }
+        if (j == w->nsent || seen[j]++) {
+            snprintf(w->last_err, sizeof(w->last_err),
+                     "Status for CmdRef %s (%s) names no command of message "
+                     "%d, or names it twice",
+                     st->cmd_ref, st->cmd, msg_id);
+            return -1;
+        }
+        if (st->code < 200 || st->code > 299) {
+            snprintf(w->last_err, sizeof(w->last_err),
+                     "Status %d for the device's %s", st->code, st->cmd);
+            return -1;
+        }
+    }
+    for (j = 0; j < w->nsent; j++) {
+        if (!seen[j]) {
+            snprintf(w->last_err, sizeof(w->last_err),
+                     "no Status for the device's command %d of message %d",
+                     w->sent[j], msg_id);
+            return -1;
+        }
+    }
+    for (i = 0; i < rp->ncmds; i++) {
+        if (!rp->cmds[i].cmd_id[0]) {
+            snprintf(w->last_err, sizeof(w->last_err), "%s without CmdID",
+                     rp->cmds[i].name);
+            return -1;
+        }
+        for (j = 0; j < i; j++) {
+            if (!strcmp(rp->cmds[i].cmd_id, rp->cmds[j].cmd_id)) {
+                snprintf(w->last_err, sizeof(w->last_err),
+                         "CmdID %s used twice in one message",
+                         rp->cmds[i].cmd_id);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+static int post_syncml(worker_t *w)
 {
     char err[200];
 
@@ -908,9 +1284,9 @@ static int post_syncml(worker_t *w, reply_t *rp)
     }
     w->reply_bytes += (double)w->res.body.len;
     w->replies++;
-    if (parse_reply(&w->res.body, rp)) {
+    if (parse_reply(&w->res.body, w->rp)) {
         snprintf(w->last_err, sizeof(w->last_err),
-                 "reply without a SyncHdr Status");
+                 "reply without a SyncHdr Status, or not readable");
         return -1;
     }
     return 0;
@@ -921,19 +1297,19 @@ static int post_syncml(worker_t *w, reply_t *rp)
 static int checkin(worker_t *w, device_t *d)
 {
     char session[32], digest[32];
-    reply_t *rp = xmalloc(sizeof(*rp));
-    int msg_id = 1, rc = -1;
+    reply_t *rp = w->rp;
+    int msg_id = 1, had_cmds = 0;
 
     d->session++;
     snprintf(session, sizeof(session), "%lX", d->session);
     if (device_digest(d, digest)) {
         snprintf(w->last_err, sizeof(w->last_err), "bad nonce %s", d->nonce);
-        goto out;
+        return -1;
     }
-    package1(&w->msg, d, session, digest);
+    package1(w, d, session, digest);
     for (;;) {
-        if (post_syncml(w, rp)) {
-            goto out;
+        if (post_syncml(w)) {
+            return -1;
         }
         if (rp->next_nonce[0]) {
             /* Kept whatever the status: after a refusal the device retries
@@ -947,16 +1323,19 @@ static int checkin(worker_t *w, device_t *d)
             }
             snprintf(w->last_err, sizeof(w->last_err),
                      "SyncHdr status %d for %s", rp->hdr_status, d->id);
-            goto out;
+            return -1;
+        }
+        if (check_reply(w, msg_id)) {
+            return -1;
         }
         if (rp->ncmds == 0) {
             if (!rp->next_nonce[0]) {
                 snprintf(w->last_err, sizeof(w->last_err),
                          "the closing reply carries no NextNonce");
-                goto out;
+                return -1;
             }
-            rc = 0;
-            goto out;
+            w->op_sessions += had_cmds;
+            return 0;
         }
         if (!opt.answer) {
             /* The session is left open (the device does not answer); its
@@ -964,18 +1343,17 @@ static int checkin(worker_t *w, device_t *d)
              * would be refused: count it. */
             snprintf(w->last_err, sizeof(w->last_err),
                      "the server sent %d commands (use --answer)", rp->ncmds);
-            goto out;
+            return -1;
         }
         if (++msg_id > MAX_MESSAGES) {
             snprintf(w->last_err, sizeof(w->last_err),
                      "session longer than %d messages", MAX_MESSAGES);
-            goto out;
+            return -1;
         }
-        package3(&w->msg, d, session, msg_id, digest, rp);
+        had_cmds = 1;
+        w->commands += rp->ncmds;
+        package3(w, d, session, msg_id, digest);
     }
-out:
-    free(rp);
-    return rc;
 }
 
 /* ---------------------------------------------------- other workloads */
@@ -1091,6 +1469,15 @@ static int fetch_static(worker_t *w)
 /* ------------------------------------------------------------- runner */
 
 static double t_start, t_measure, t_end;
+/* SIGTERM or SIGINT: each thread ends after its current session, and the
+ * run is reported and its state saved as at its planned end. */
+static volatile sig_atomic_t stopping;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    stopping = 1;
+}
 static long sessions_left; /* when a number of sessions is asked for */
 static pthread_mutex_t left_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -1114,26 +1501,77 @@ typedef struct {
     pthread_t tid;
 } thread_t;
 
+/* Waits until device d may start a session: at most one per --min-gap
+ * seconds, as a device polling at its own interval. 0, or -1 when it is
+ * not due before the run ends (this thread's share of the fleet is spent
+ * for this run). */
+static int wait_due(worker_t *w, const device_t *d)
+{
+    long wait;
+
+    if (opt.mode != MODE_CHECKIN || opt.min_gap <= 0 || !d->last ||
+        (wait = d->last + opt.min_gap - (long)time(NULL)) <= 0) {
+        return 0;
+    }
+    if (opt.duration > 0 && now_sec() + (double)wait >= t_end) {
+        w->exhausted = 1;
+        return -1;
+    }
+    if (now_sec() >= t_measure) {
+        w->waited += (double)wait;
+    }
+    while (wait-- > 0 && !stopping) {
+        sleep(1);
+    }
+    return stopping ? -1 : 0;
+}
+
+/* Where a thread starts in its share (index, index + conns, ...): at the
+ * device whose last session is the oldest, so that runs one after the
+ * other go round the fleet as one long run would. */
+static long share_start(int index)
+{
+    long i, best = index;
+
+    for (i = index; i < opt.count; i += opt.conns) {
+        if (devices[i].last < devices[best].last) {
+            best = i;
+        }
+    }
+    return best;
+}
+
 static void *run(void *arg)
 {
     thread_t *t = arg;
     worker_t *w = &t->w;
-    long next = t->index; /* this thread's devices: index, index + conns... */
+    /* this thread's devices: index, index + conns... */
+    long next = opt.mode == MODE_CHECKIN ? share_start(t->index) : t->index;
 
     w->conn.fd = -1;
-    while (take_session()) {
-        double t0 = now_sec(), t1;
-        int rc;
+    w->rp = xmalloc(sizeof(reply_t));
+    while (!stopping && take_session()) {
+        double t0, t1;
+        device_t *d = &devices[next];
+        int rc, first = 0;
 
+        if (wait_due(w, d)) {
+            break;
+        }
+        t0 = now_sec();
         if (opt.duration > 0 && t0 >= t_end) {
             break;
         }
         switch (opt.mode) {
-        case MODE_CHECKIN:
-            rc = checkin(w, &devices[next]);
+        case MODE_CHECKIN: {
+            long wall = (long)time(NULL);
+            first = !d->last || wall - d->last >= SEEN_EVERY;
+            d->last = wall;
+            rc = checkin(w, d);
             break;
+        }
         case MODE_WSTEP:
-            rc = enroll(w, &devices[next]);
+            rc = enroll(w, d);
             break;
         default:
             rc = fetch_static(w);
@@ -1155,6 +1593,7 @@ static void *run(void *arg)
             continue;
         }
         w->sessions++;
+        w->first += first;
         if (w->nlat == w->caplat) {
             w->caplat = w->caplat ? w->caplat * 2 : 65536;
             w->lat_us = xrealloc(w->lat_us, w->caplat * sizeof(uint32_t));
@@ -1165,6 +1604,7 @@ static void *run(void *arg)
     if (w->conn.resume) {
         SSL_SESSION_free(w->conn.resume);
     }
+    free(w->rp);
     return NULL;
 }
 
@@ -1201,7 +1641,10 @@ static void usage(void)
         "  --prefix P         DeviceID prefix [BENCH]\n"
         "  --seed S           seed of the secrets and first nonces [1]\n"
         "  --state FILE       load and save each device's nonce\n"
-        "  --answer           answer queued commands (MsgID 2...)\n"
+        "  --answer           answer queued commands (MsgID 2...) as a\n"
+        "                     device keeping the nodes written to it\n"
+        "  --min-gap S        a device starts at most one session per S\n"
+        "                     seconds (kept across runs in --state) [0]\n"
         "  --path PATH        [" DEFAULT_PATH "]\n"
         "  --label L          label of the result line\n"
         "  --emit-sql         print the seeding SQL and exit\n"
@@ -1220,7 +1663,7 @@ int main(int argc, char **argv)
     enum {
         O_TLS = 256, O_NOKA, O_FIRST, O_DEVICES, O_PREFIX, O_SEED, O_STATE,
         O_ANSWER, O_PATH, O_LABEL, O_EMIT, O_POLL, O_STATIC, O_WSTEP, O_USER,
-        O_PASSWORD
+        O_PASSWORD, O_MINGAP
     };
     static const struct option longopts[] = {
         {"tls", no_argument, NULL, O_TLS},
@@ -1239,12 +1682,16 @@ int main(int argc, char **argv)
         {"wstep", required_argument, NULL, O_WSTEP},
         {"user", required_argument, NULL, O_USER},
         {"password", required_argument, NULL, O_PASSWORD},
+        {"min-gap", required_argument, NULL, O_MINGAP},
         {NULL, 0, NULL, 0}};
     struct addrinfo hints;
     thread_t *threads;
     uint32_t *all;
     size_t nall = 0, k;
     long sessions = 0, errors = 0, requests = 0, refused = 0, replies = 0;
+    long first = 0, op_sessions = 0, commands = 0;
+    int exhausted = 0;
+    double waited = 0;
     double reply_bytes = 0, elapsed, rate;
     const char *mode_name, *last_err = "";
     int c, i, rc;
@@ -1289,6 +1736,7 @@ int main(int argc, char **argv)
         case O_WSTEP: opt.wstep_file = optarg; opt.mode = MODE_WSTEP; break;
         case O_USER: opt.user = optarg; break;
         case O_PASSWORD: opt.password = optarg; break;
+        case O_MINGAP: opt.min_gap = atoi(optarg); break;
         default: usage();
         }
     }
@@ -1309,6 +1757,14 @@ int main(int argc, char **argv)
         opt.conns = (int)opt.count;
     }
     signal(SIGPIPE, SIG_IGN);
+    {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = on_stop;
+        sa.sa_flags = SA_RESTART; /* a session under way goes on */
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGINT, &sa, NULL);
+    }
 
     memset(&hints, 0, sizeof(hints));
     hints.ai_socktype = SOCK_STREAM;
@@ -1369,6 +1825,11 @@ int main(int argc, char **argv)
         refused += w->auth_refused;
         reply_bytes += w->reply_bytes;
         replies += w->replies;
+        first += w->first;
+        op_sessions += w->op_sessions;
+        commands += w->commands;
+        waited += w->waited;
+        exhausted += w->exhausted;
         if (w->errors && w->last_err[0]) {
             last_err = w->last_err;
         }
@@ -1382,17 +1843,20 @@ int main(int argc, char **argv)
     printf("RESULT label=%s mode=%s devices=%ld conns=%d tls=%d keepalive=%d "
            "seconds=%.2f sessions=%ld rate=%.1f p50_ms=%.3f p99_ms=%.3f "
            "max_ms=%.3f errors=%ld auth_refused=%ld requests=%ld "
-           "reply_bytes=%.0f\n",
+           "reply_bytes=%.0f first=%ld op_sessions=%ld commands=%ld "
+           "waited_s=%.0f exhausted=%d\n",
            opt.label, mode_name, opt.count, opt.conns, opt.tls, opt.keepalive,
            elapsed, sessions, rate, percentile(all, nall, 0.50),
            percentile(all, nall, 0.99), nall ? all[nall - 1] / 1000.0 : 0.0,
            errors, refused, requests,
-           replies ? reply_bytes / (double)replies : 0.0);
+           replies ? reply_bytes / (double)replies : 0.0, first, op_sessions,
+           commands, waited, exhausted);
     printf("%s: %ld %s sessions in %.1f s = %.1f/s, latency p50 %.2f ms, "
-           "p99 %.2f ms, max %.2f ms, %ld errors%s%s%s\n",
+           "p99 %.2f ms, max %.2f ms, %ld first of their device, %ld with "
+           "commands, %ld errors%s%s%s\n",
            opt.label, sessions, mode_name, elapsed, rate,
            percentile(all, nall, 0.50), percentile(all, nall, 0.99),
-           nall ? all[nall - 1] / 1000.0 : 0.0, errors,
+           nall ? all[nall - 1] / 1000.0 : 0.0, first, op_sessions, errors,
            errors ? " (last: " : "", errors ? last_err : "",
            errors ? ")" : "");
     fflush(stdout);
@@ -1410,6 +1874,14 @@ int main(int argc, char **argv)
     }
     free(threads);
     free(all);
+    for (k = 0; k < (size_t)opt.count; k++) {
+        int j;
+        for (j = 0; j < devices[k].nnodes; j++) {
+            free(devices[k].nodes[j].uri);
+            free(devices[k].nodes[j].value);
+        }
+        free(devices[k].nodes);
+    }
     free(devices);
     free(wstep_head);
     free(wstep_tail);
@@ -1417,5 +1889,6 @@ int main(int argc, char **argv)
     if (ssl_ctx) {
         SSL_CTX_free(ssl_ctx);
     }
-    return 0;
+    /* A run with errors is a failed run: "met" needs zero errors. */
+    return errors ? 1 : 0;
 }

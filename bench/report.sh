@@ -17,7 +17,9 @@ MEM=$(awk '/^MemTotal:/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
 echo "mod_winmdm benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "machine: nproc $(nproc), $CPU, $MEM RAM; load generator and httpd share it"
 echo "httpd $(/usr/sbin/apache2 -v | sed -n 's/^Server version: //p'), mpm_event, plain HTTP on 127.0.0.1, keep-alive, no access log"
-echo "check-ins: OMA-DM package 1 (Alert 1201, 1224 LoginStatus, Replace DevInfo), MD5 digest, SyncHdr 200 and NextNonce required"
+echo "check-ins: OMA-DM package 1 (Alert 1201, 1224 LoginStatus, Replace DevInfo), MD5 digest, SyncHdr 200 and NextNonce required;"
+echo "  every Status and CmdID of every reply checked; commands the server sends answered in further messages (one device in ten has a DEVICE_INFO operation queued);"
+echo "  the $LARGE-device fleet polls at its own pace: a device starts at most one session a minute, so each session pays the writes of a real poll ('first' column)"
 echo "runs: $SECS s each after a warm-up, $CONNS connections"
 awk '/^module / { print "module: .libs/mod_winmdm.so " $2 ", " $3 }
      /^module_start / { if (!($2 in seen)) { seen[$2] = 1; nmod++ } }
@@ -76,6 +78,8 @@ function pct(a, b) {
         if (m > nsoak) nsoak = m
     }
 }
+/^profiles_rollout / { prof_roll[kv($0, "driver")] = $0 }
+/^profiles_change / { prof_change[kv($0, "driver")] = $0 }
 /^seed / { seedsec[kv($0, "driver") "-" kv($0, "devices")] = kv($0, "seconds") }
 /^static_wrk / { wrk = $0 }
 /^rsa_sign / { rsa1 = kv($0, "single"); rsan = kv($0, "multi") }
@@ -84,7 +88,7 @@ function pct(a, b) {
 /^rss_soak / && !/start|end/ { rss_min[kv($0, "minute") + 0] = $0 }
 /^rss_soak_end / { rss_end = $0 }
 END {
-    printf "%-40s %11s %9s %9s %9s %7s  %s\n", "check-in sessions", "sessions/s", "p50 ms", "p99 ms", "max ms", "errors", "module"
+    printf "%-40s %11s %9s %9s %9s %7s %6s %6s  %s\n", "check-in sessions", "sessions/s", "p50 ms", "p99 ms", "max ms", "errors", "first", "ops", "module"
     split("sqlite3 pgsql", drv, " ")
     name["sqlite3"] = "SQLite"; name["pgsql"] = "PostgreSQL"
     for (d = 1; d <= 2; d++) {
@@ -93,7 +97,7 @@ END {
             l = drv[d] "-" n
             if (!(l in res)) continue
             r = res[l]
-            printf "%-40s %11.1f %9.2f %9.2f %9.2f %7d  %s\n", name[drv[d]] ", " n " devices", kv(r, "rate"), kv(r, "p50_ms"), kv(r, "p99_ms"), kv(r, "max_ms"), kv(r, "errors"), bld[l]
+            printf "%-40s %11.1f %9.2f %9.2f %9.2f %7d %6s %6d  %s\n", name[drv[d]] ", " n " devices", kv(r, "rate"), kv(r, "p50_ms"), kv(r, "p99_ms"), kv(r, "max_ms"), kv(r, "errors"), pct(kv(r, "first"), kv(r, "sessions")), kv(r, "op_sessions"), bld[l]
         }
     }
     l = "sqlite3-pool8-" small
@@ -148,23 +152,52 @@ END {
             printf "  growth of the children total from minute 1 to minute %d: %+.1f MB; throughput minute %d vs 1: %s\n", nsoak, (total(rss_min[nsoak]) - total(rss_min[1])) / 1024, nsoak, pct(soak_rate[nsoak], soak_rate[1])
         }
     }
+    for (d = 1; d <= 2; d++) {
+        dn = drv[d]
+        if (!(dn in prof_roll)) continue
+        a = res["prof-none-" dn]; b = res["prof-unchanged-" dn]
+        if (!prof_header++) {
+            printf "profiles: %d devices in 10 groups, 20 profiles of 3 Policy CSP settings, 2 assigned to each group\n", large
+            printf "  %-36s %11s %9s %9s %7s %6s\n", "check-ins", "sessions/s", "p50 ms", "p99 ms", "errors", "first"
+        }
+        printf "  %-36s %11.1f %9.2f %9.2f %7d %6s\n", name[dn] ", no profile", kv(a, "rate"), kv(a, "p50_ms"), kv(a, "p99_ms"), kv(a, "errors"), pct(kv(a, "first"), kv(a, "sessions"))
+        printf "  %-36s %11.1f %9.2f %9.2f %7d %6s\n", name[dn] ", profiles, nothing changed", kv(b, "rate"), kv(b, "p50_ms"), kv(b, "p99_ms"), kv(b, "errors"), pct(kv(b, "first"), kv(b, "sessions"))
+        r = res["prof-rollout-" dn]
+        printf "  %s rollout: every device got and verified its 2 profiles (%d rows) in %.1f s, %d sessions at %.0f/s, %d errors\n", name[dn], kv(prof_roll[dn], "rows"), kv(prof_roll[dn], "seconds"), kv(r, "sessions"), kv(r, "rate"), kv(r, "errors")
+        r = res["prof-change-" dn]
+        printf "  %s change: one profile changed, its new version verified on its %d devices in %.1f s, %d operations sent (%s), %d sessions at %.0f/s\n", name[dn], kv(prof_change[dn], "devices"), kv(prof_change[dn], "seconds"), kv(prof_change[dn], "ops"), (kv(prof_change[dn], "ops") == kv(prof_change[dn], "devices") ? "once to each device" : "not once each"), kv(r, "sessions"), kv(r, "rate")
+    }
+    if (prof_header) print ""
     print ""
-    print "targets"
+    print "targets (met needs zero errors)"
     if (big != "") {
-        printf "  >= 2000 check-ins/s, SQLite, %d devices: %.0f/s (%s)\n", large, kv(big, "rate"), (kv(big, "rate") + 0 >= 2000 ? "met" : "not met")
+        printf "  >= 2000 check-ins/s, SQLite, %d devices: %.0f/s (%s)\n", large, kv(big, "rate"), (kv(big, "rate") + 0 >= 2000 && kv(big, "errors") == 0 ? "met" : "not met")
+    }
+    pgbig = res["pgsql-" large]; pgsmall = res["pgsql-" small]
+    if (pgbig != "") {
+        printf "  >= 2000 check-ins/s, PostgreSQL, %d devices: %.0f/s (%s)\n", large, kv(pgbig, "rate"), (kv(pgbig, "rate") + 0 >= 2000 && kv(pgbig, "errors") == 0 ? "met" : "not met")
     }
     if (big != "" && wrk != "") {
         printf "  >= 25%% of the static baseline: %s (%s)\n", pct(kv(big, "rate"), kv(wrk, "rate")), (kv(big, "rate") + 0 >= 0.25 * kv(wrk, "rate") ? "met" : "not met")
     }
     if ("enroll" in res) {
-        printf "  enrollments >= 70%% of the RSA sign rate: %s of all CPUs (%s)\n", pct(kv(res["enroll"], "rate"), rsan), (kv(res["enroll"], "rate") + 0 >= 0.7 * rsan ? "met" : "not met")
+        printf "  enrollments >= 50%% of the RSA sign rate of all CPUs: %s (%s)\n", pct(kv(res["enroll"], "rate"), rsan), (kv(res["enroll"], "rate") + 0 >= 0.5 * rsan && kv(res["enroll"], "errors") == 0 ? "met" : "not met")
     }
     for (d = 1; d <= 2; d++) {
         a = res[drv[d] "-" small]; b = res[drv[d] "-" large]
         if (a == "" || b == "") continue
-        printf "  latency flat from %d to %d devices, %s: p50 %.2f -> %.2f ms, p99 %.2f -> %.2f ms\n", small, large, name[drv[d]], kv(a, "p50_ms"), kv(b, "p50_ms"), kv(a, "p99_ms"), kv(b, "p99_ms")
+        printf "  p99 at %d devices within 2x of %d devices, %s: %.2f -> %.2f ms (%s; p50 %.2f -> %.2f ms)\n", large, small, name[drv[d]], kv(a, "p99_ms"), kv(b, "p99_ms"), (kv(b, "p99_ms") + 0 <= 2 * kv(a, "p99_ms") ? "met" : "not met"), kv(a, "p50_ms"), kv(b, "p50_ms")
     }
-    if (nsoak >= 2) {
-        printf "  no memory growth over the long run: %+.1f MB from minute 1 to minute %d\n", (total(rss_min[nsoak]) - total(rss_min[1])) / 1024, nsoak
+    for (d = 1; d <= 2; d++) {
+        dn = drv[d]
+        a = res["prof-none-" dn]; b = res["prof-unchanged-" dn]
+        if (a == "" || b == "") continue
+        printf "  check-ins with profiles and nothing changed within 10%% of none, %s: %s (%s)\n", name[dn], pct(kv(b, "rate"), kv(a, "rate")), (kv(b, "rate") + 0 >= 0.9 * kv(a, "rate") && kv(a, "errors") + kv(b, "errors") == 0 ? "met" : "not met")
+    }
+    if (nsoak >= 2 && total(rss_start) > 0) {
+        g = 0
+        for (m = 1; m <= nsoak; m++) if (total(rss_min[m]) - total(rss_start) > g) g = total(rss_min[m]) - total(rss_start)
+        if (total(rss_end) - total(rss_start) > g) g = total(rss_end) - total(rss_start)
+        printf "  children RSS flat (within 5%%) over the long run: largest growth from its start %+.1f MB, %.1f%% (%s)\n", g / 1024, 100 * g / total(rss_start), (g <= 0.05 * total(rss_start) ? "met" : "not met")
     }
 }' "$FIG"

@@ -59,6 +59,10 @@ else
     [ "$CONNS" -le 16 ] || CONNS=16
 fi
 SEED=${BENCH_SEED:-$(date +%s)}
+# Seconds between two sessions of one device in the large fleet's runs.
+SEEN_GAP=${BENCH_SEEN_GAP:-60}
+# The profile runs (issue of scale: groups, profiles, convergence).
+PROFILE_DRIVERS=${BENCH_PROFILE_DRIVERS-$DRIVERS}
 # Each child's mod_dbd pool on SQLite: mod_dbd's usual 10. apr_dbd's
 # SQLite driver holds one process-wide mutex around every call and SQLite's
 # busy handler sleeps inside it; the module takes a per-child lock before
@@ -96,7 +100,7 @@ for v in "$PORT" "$SECONDS_RUN" "$WARMUP" "$SOAK" "$CONNS" "$SMALL" "$LARGE"; do
 done
 
 # Debian packages the benchmark needs beyond `make deps`.
-need_pkgs="wrk sqlite3 apache2-utils openssl procps"
+need_pkgs="wrk sqlite3 apache2-utils openssl procps curl"
 case " $DRIVERS " in
 *" pgsql "*) need_pkgs="$need_pkgs postgresql-15 libaprutil1-dbd-pgsql" ;;
 esac
@@ -168,6 +172,12 @@ BENCH_PASSWORD=$(openssl rand -hex 12)
 htpasswd -b -s -c "$W/users.htpasswd" "$BENCH_USER" "$BENCH_PASSWORD" 2>/dev/null
 chgrp "$RUN_USER" "$W/users.htpasswd"
 chmod 0640 "$W/users.htpasswd"
+# The administrator of the profile runs: a few hundred API calls, so the
+# hash does not matter to any figure.
+ADMIN_PASSWORD=$(openssl rand -hex 12)
+htpasswd -b -s -c "$W/admin.htpasswd" admin "$ADMIN_PASSWORD" 2>/dev/null
+chgrp "$RUN_USER" "$W/admin.htpasswd"
+chmod 0640 "$W/admin.htpasswd"
 
 # --- httpd --------------------------------------------------------------------
 
@@ -189,6 +199,8 @@ LoadModule mpm_event_module  /usr/lib/apache2/modules/mod_mpm_event.so
 LoadModule authz_core_module /usr/lib/apache2/modules/mod_authz_core.so
 LoadModule authn_core_module /usr/lib/apache2/modules/mod_authn_core.so
 LoadModule authn_file_module /usr/lib/apache2/modules/mod_authn_file.so
+LoadModule auth_basic_module /usr/lib/apache2/modules/mod_auth_basic.so
+LoadModule authz_user_module /usr/lib/apache2/modules/mod_authz_user.so
 LoadModule mime_module       /usr/lib/apache2/modules/mod_mime.so
 LoadModule dbd_module        /usr/lib/apache2/modules/mod_dbd.so
 LoadModule winmdm_module     "$MODULE"
@@ -240,6 +252,15 @@ WinMDMCAKeyFile "$W/ca/ca.key"
 <Location />
     Require all granted
     AuthUserFile "$W/users.htpasswd"
+</Location>
+
+# The admin API, as an operator reaches it: Basic authentication.
+<Location /api/device-mgt/windows/v1.0/admin>
+    AuthType Basic
+    AuthName "mod_winmdm admin"
+    AuthBasicProvider file
+    AuthUserFile "$W/admin.htpasswd"
+    Require valid-user
 </Location>
 
 Listen 127.0.0.1:$PORT
@@ -375,22 +396,68 @@ record() {
     echo "$*" >>"$CSV"
 }
 
+# pace DEVICES: the load generator's pacing for a fleet. The large fleet
+# polls as a real one does: a device starts at most one session per
+# SEEN_GAP seconds (the module writes last_seen once a minute,
+# WM_DM_SEEN_EVERY), so every session pays the writes a real check-in
+# pays. A small fleet cannot feed a measured run that way: its devices
+# come back at once, and the report shows how few sessions were first.
+pace() {
+    if [ "$1" -ge "$LARGE" ]; then
+        echo "--min-gap $SEEN_GAP"
+    fi
+}
+
 # checkin LABEL DRIVER DEVICES SECONDS WARMUP [rss]: a measured run; with
-# "rss" the children's memory is read half-way through it.
+# "rss" the children's memory is read half-way through it. Devices answer
+# what the server sends (--answer), and the load generator checks every
+# Status and CmdID it gets.
 checkin() {
     state=$W/state/$2-$3
     "$LOADGEN" -p "$PORT" -c "$CONNS" -d "$4" -w "$5" --devices "$3" \
-        --seed "$SEED" --state "$state" --label "$1" >"$W/out.txt" &
+        --seed "$SEED" --state "$state" --label "$1" --answer $(pace "$3") \
+        >"$W/out.txt" &
     LOAD_PID=$!
     if [ "$6" = rss ]; then
         sleep $(($5 + $4 / 2))
         record "rss_load $(rss)"
     fi
-    wait "$LOAD_PID" || die "loadgen failed"
+    wait "$LOAD_PID" || { cat "$W/out.txt" >&2; die "loadgen reported errors"; }
     LOAD_PID=
-    cat "$W/out.txt" | sed -n 2p >&2
+    sed -n 2p "$W/out.txt" >&2
     line=$(grep '^RESULT' "$W/out.txt")
     record "$line"
+}
+
+# api METHOD PATH [BODY|@FILE]: one admin API request as an operator makes
+# it; prints the answer, stops the run on anything but 2xx.
+API=http://127.0.0.1:$PORT/api/device-mgt/windows/v1.0/admin
+api() {
+    code=$(curl -s -o "$W/api.out" -w '%{http_code}' -u "admin:$ADMIN_PASSWORD" \
+        -X "$1" -H 'Content-Type: application/json' \
+        ${3:+--data-binary "$3"} "$API/$2") || die "API $1 $2: curl failed"
+    case $code in
+    2??) cat "$W/api.out" ;;
+    *) die "API $1 $2: HTTP $code $(cat "$W/api.out")" ;;
+    esac
+}
+
+# json_id: the first "id" of an API answer.
+json_id() {
+    sed -n 's/.*"id": *"\{0,1\}\([0-9][0-9]*\)"\{0,1\}.*/\1/p' | head -1
+}
+
+# queue_ops DRIVER DEVICES: one pending DEVICE_INFO operation (a Get of
+# nine DevInfo and DevDetail nodes, results stored as inventory) for every
+# tenth device, so that about one session in ten answers an operation in
+# a second message. The first is queued through the API; the others are
+# copies of its row, made in one statement.
+queue_ops() {
+    id=$(api POST "devices/BENCH00000000/operations" '{"type": "DEVICE_INFO"}' | json_id)
+    [ -n "$id" ] || die "queueing an operation gave no id"
+    db_query "$1" "INSERT INTO operations (device_id, type, body, state, created, cmd_count, created_by) SELECT d.device_id, o.type, o.body, 'pending', o.created, o.cmd_count, o.created_by FROM devices d, operations o WHERE o.id = $id AND d.device_id <> o.device_id AND CAST(SUBSTR(d.device_id, 6) AS INTEGER) % 10 = 0" >/dev/null
+    pending=$(db_query "$1" "SELECT COUNT(*) FROM operations WHERE state = 'pending'")
+    record "ops_queued driver=$1 devices=$2 pending=$pending"
 }
 
 # wrk's latency in ms from its "50%  1.23ms" lines.
@@ -443,6 +510,7 @@ for driver in $DRIVERS; do
         secs=$(seed "$driver" "$n")
         say "$driver: $n devices seeded in $secs s"
         record "seed driver=$driver devices=$n seconds=$secs"
+        queue_ops "$driver" "$n"
         if [ "$driver" = sqlite3 ] && [ "$n" = "$LARGE" ]; then
             checkin "$driver-$n" "$driver" "$n" "$SECONDS_RUN" "$WARMUP" rss
         else
@@ -482,11 +550,12 @@ for driver in $DRIVERS; do
                     minute=$((minute + 1))
                     "$LOADGEN" -p "$PORT" -c "$CONNS" -d "$seg" --devices "$n" \
                         --seed "$SEED" --state "$W/state/$driver-$n" \
+                        --answer $(pace "$n") \
                         --label "soak-$minute" >"$W/out.txt" &
                     LOAD_PID=$!
                     sleep $((seg / 2))
                     mem=$(rss)
-                    wait "$LOAD_PID" || die "loadgen failed"
+                    wait "$LOAD_PID" || { cat "$W/out.txt" >&2; die "loadgen reported errors"; }
                     LOAD_PID=
                     sed -n 2p "$W/out.txt" >&2
                     record "$(grep '^RESULT' "$W/out.txt")"
@@ -499,6 +568,190 @@ for driver in $DRIVERS; do
         fi
     done
 done
+
+# --- profiles at scale ------------------------------------------------------
+#
+# The large fleet in PROFILE_GROUPS groups (device i in group i mod 10),
+# PROFILE_COUNT profiles of three Policy CSP settings each, two assigned to
+# each group, all made through the admin API as an operator would. Measured:
+# check-ins with nothing changed against the same fleet without profiles
+# (same run, same pacing), the time for the whole fleet to get and verify
+# its profiles, and the time for a changed profile to reach and be
+# verified on every device of its group, with the count of the operations
+# that carried it (each device must get it once).
+
+PROFILE_GROUPS=10
+PROFILE_COUNT=20
+# Real Policy CSP settings (Learn, "Policy CSP"), three per profile; the
+# emulated devices keep what they are sent and read it back.
+PROFILE_SETTINGS="DeviceLock/MinDevicePasswordLength=8
+DeviceLock/MaxInactivityTimeDeviceLock=15
+DeviceLock/DevicePasswordExpiration=90
+DeviceLock/DevicePasswordHistory=5
+DeviceLock/AllowSimpleDevicePassword=0
+DeviceLock/MaxDevicePasswordFailedAttempts=10
+DeviceLock/MinDevicePasswordComplexCharacters=2
+DeviceLock/AlphanumericDevicePasswordRequired=0
+DeviceLock/DevicePasswordEnabled=0
+Update/ActiveHoursStart=8
+Update/ActiveHoursEnd=18
+Update/ActiveHoursMaxRange=12
+Update/DeferFeatureUpdatesPeriodInDays=30
+Update/DeferQualityUpdatesPeriodInDays=7
+Update/PauseFeatureUpdates=0
+Update/PauseQualityUpdates=0
+Update/AllowAutoUpdate=3
+Update/ScheduledInstallDay=0
+Update/ScheduledInstallTime=3
+Update/BranchReadinessLevel=16
+Update/EngagedRestartDeadline=7
+Update/AutoRestartNotificationSchedule=60
+Defender/AllowRealtimeMonitoring=1
+Defender/AllowCloudProtection=1
+Defender/AllowBehaviorMonitoring=1
+Defender/AllowIOAVProtection=1
+Defender/AllowScriptScanning=1
+Defender/AllowArchiveScanning=1
+Defender/AllowEmailScanning=1
+Defender/AllowFullScanRemovableDriveScanning=1
+Defender/AllowOnAccessProtection=1
+Defender/AvgCPULoadFactor=50
+Defender/CloudBlockLevel=2
+Defender/DaysToRetainCleanedMalware=30
+Defender/ScheduleQuickScanTime=120
+Defender/SubmitSamplesConsent=1
+Defender/PUAProtection=1
+Defender/RealTimeScanDirection=0
+Experience/AllowCortana=0
+Experience/AllowManualMDMUnenrollment=0
+Experience/AllowWindowsTips=0
+Experience/AllowSyncMySettings=1
+Experience/DoNotShowFeedbackNotifications=1
+Experience/AllowFindMyDevice=1
+System/AllowTelemetry=1
+System/AllowLocation=1
+System/AllowStorageCard=1
+System/AllowExperimentation=0
+System/AllowBuildPreview=0
+Connectivity/AllowCellularDataRoaming=0
+Connectivity/AllowUSBConnection=1
+Connectivity/AllowNFC=0
+Connectivity/AllowVPNOverCellular=1
+Bluetooth/AllowDiscoverableMode=0
+Bluetooth/AllowAdvertising=0
+Bluetooth/AllowPrepairing=1
+Camera/AllowCamera=1
+Wifi/AllowInternetSharing=0
+Wifi/AllowAutoConnectToWiFiSenseHotspots=0
+Privacy/AllowInputPersonalization=0"
+
+# profile_json K [CHANGED]: the settings of profile K (1-based), three
+# lines of PROFILE_SETTINGS; with CHANGED, its first value plus one.
+profile_json() {
+    printf '%s\n' "$PROFILE_SETTINGS" | sed -n "$((($1 - 1) * 3 + 1)),$(($1 * 3))p" |
+        awk -F= -v k="$1" -v changed="$2" '
+        { v = $2; if (changed != "" && NR == 1) v = v + 1
+          s = s (NR > 1 ? ", " : "") "\"" $1 "\": \"" v "\"" }
+        END { printf "{\"name\": \"Bench profile %d\", \"settings\": {%s}}", k, s }'
+}
+
+# profiles_setup DRIVER: groups, members, profiles and assignments through
+# the API.
+profiles_setup() {
+    g=1
+    while [ $g -le $PROFILE_GROUPS ]; do
+        gid=$(api POST groups "{\"name\": \"bench-group-$g\"}" | json_id)
+        [ -n "$gid" ] || die "creating a group gave no id"
+        eval "GROUP_$g=$gid"
+        # Members in calls of 1,000 (the API's bound per call).
+        start=$((g - 1))
+        while [ $start -lt "$LARGE" ]; do
+            awk -v s="$start" -v n="$LARGE" -v step=$PROFILE_GROUPS 'BEGIN {
+                printf "["; c = 0
+                for (i = s; i < n && c < 1000; i += step) {
+                    printf "%s\"BENCH%08d\"", (c ? "," : ""), i; c++ }
+                printf "]" }' >"$W/members.json"
+            api POST "groups/$gid/devices" "@$W/members.json" >/dev/null
+            start=$((start + 1000 * PROFILE_GROUPS))
+        done
+        g=$((g + 1))
+    done
+    k=1
+    while [ $k -le $PROFILE_COUNT ]; do
+        pid=$(api POST profiles "$(profile_json $k)" | json_id)
+        [ -n "$pid" ] || die "creating a profile gave no id"
+        eval "PROFILE_$k=$pid"
+        g=$(((k - 1) % PROFILE_GROUPS + 1))
+        eval "gid=\$GROUP_$g"
+        api PUT "profiles/$pid/targets/$gid" '{}' >/dev/null
+        k=$((k + 1))
+    done
+    members=$(db_query "$1" "SELECT COUNT(*) FROM group_members")
+    [ "$members" = "$LARGE" ] || die "group members: $members, not $LARGE"
+}
+
+# converge LABEL DRIVER SQL-DONE: runs the fleet's check-ins until the
+# query SQL-DONE answers 1, reading it every second; records the seconds
+# from the call, and the load generator's RESULT line.
+converge() {
+    t0=$(date +%s.%N)
+    "$LOADGEN" -p "$PORT" -c "$CONNS" -d 3600 --devices "$LARGE" \
+        --seed "$SEED" --state "$W/state/prof-$2" --answer $(pace "$LARGE") \
+        --label "$1" >"$W/out.txt" &
+    LOAD_PID=$!
+    done=0
+    while [ "$done" != 1 ]; do
+        kill -0 "$LOAD_PID" 2>/dev/null || { cat "$W/out.txt" >&2; die "loadgen ended before $1 converged"; }
+        sleep 1
+        done=$(db_query "$2" "$3")
+    done
+    t1=$(date +%s.%N)
+    kill -TERM "$LOAD_PID"
+    wait "$LOAD_PID" || { cat "$W/out.txt" >&2; die "loadgen reported errors"; }
+    LOAD_PID=
+    sed -n 2p "$W/out.txt" >&2
+    record "$(grep '^RESULT' "$W/out.txt")"
+    echo "$t0 $t1" | awk '{ printf "%.1f", $2 - $1 }'
+}
+
+# paced_run LABEL DRIVER: a measured run of the profile fleet, after every
+# device is due again.
+paced_run() {
+    sleep "$SEEN_GAP"
+    "$LOADGEN" -p "$PORT" -c "$CONNS" -d "$SECONDS_RUN" -w "$WARMUP" \
+        --devices "$LARGE" --seed "$SEED" --state "$W/state/prof-$2" \
+        --answer $(pace "$LARGE") --label "$1" >"$W/out.txt" ||
+        { cat "$W/out.txt" >&2; die "loadgen reported errors"; }
+    sed -n 2p "$W/out.txt" >&2
+    record "$(grep '^RESULT' "$W/out.txt")"
+}
+
+for driver in $PROFILE_DRIVERS; do
+    say "$driver, profiles: $LARGE devices, $PROFILE_GROUPS groups, $PROFILE_COUNT profiles"
+    fresh_db "$driver"
+    seed "$driver" "$LARGE" >/dev/null
+    rm -f "$W/state/prof-$driver"
+    paced_run "prof-none-$driver" "$driver"
+    profiles_setup "$driver"
+    rows=$((LARGE / PROFILE_GROUPS * PROFILE_GROUPS * 2))
+    secs=$(converge "prof-rollout-$driver" "$driver" \
+        "SELECT CASE WHEN (SELECT COUNT(*) FROM device_profiles WHERE state = 'verified') = $rows AND (SELECT COUNT(*) FROM devices WHERE applied_gen <> desired_gen) = 0 THEN 1 ELSE 0 END")
+    record "profiles_rollout driver=$driver seconds=$secs devices=$LARGE profiles=$PROFILE_COUNT rows=$rows"
+    say "$driver: every device verified its profiles in $secs s"
+    paced_run "prof-unchanged-$driver" "$driver"
+    # One profile changes: its group's devices get the new version.
+    t_change=$(date +%s)
+    eval "pid=\$PROFILE_1"
+    ver=$(api PUT "profiles/$pid" "$(profile_json 1 changed)" | sed -n 's/.*"version": *\([0-9]*\).*/\1/p')
+    [ -n "$ver" ] && [ "$ver" -gt 1 ] || die "changing profile $pid made no new version"
+    members=$((LARGE / PROFILE_GROUPS))
+    secs=$(converge "prof-change-$driver" "$driver" \
+        "SELECT CASE WHEN COUNT(*) = $members THEN 1 ELSE 0 END FROM device_profiles WHERE profile_id = $pid AND version = $ver AND state = 'verified'")
+    ops=$(db_query "$driver" "SELECT COUNT(*) FROM operations WHERE type = 'PROFILE' AND created >= $t_change")
+    record "profiles_change driver=$driver seconds=$secs devices=$members ops=$ops"
+    say "$driver: the changed profile verified on $members devices in $secs s ($ops operations)"
+done
+
 stop_httpd
 record "loadavg_end $(cut -d' ' -f1-3 /proc/loadavg)"
 
