@@ -28,7 +28,10 @@
 #   BENCH_WARMUP         [5]    warm-up before each measured run
 #   BENCH_SOAK_SECONDS   [600]  the long run (memory growth); 0 skips it
 #   BENCH_CONNS          [2 x nproc, at least 8, at most 16]  connections
-#   BENCH_DRIVERS        [sqlite3 pgsql]
+#   BENCH_DRIVERS        [sqlite3 pgsql]; "none" runs only the profile runs
+#   BENCH_PROFILE_DRIVERS [BENCH_DRIVERS]  drivers of the profile runs
+#   BENCH_SEEN_GAP       [60]   least seconds between two sessions of one
+#                               device of the large fleet
 #   BENCH_SMALL          [1000]    devices of the small fleet
 #   BENCH_LARGE          [100000]  devices of the large fleet
 #   BENCH_PORT           [18480]   plain HTTP port on 127.0.0.1
@@ -495,6 +498,8 @@ record "rsa_sign single=$RSA1 multi=$RSAN"
 REPLY_BYTES=
 
 for driver in $DRIVERS; do
+    # BENCH_DRIVERS=none: the profile runs alone (BENCH_PROFILE_DRIVERS).
+    [ "$driver" != none ] || continue
     if [ "$driver" = sqlite3 ] && [ "$SQLITE_DBDMAX" = 1 ] && [ "${BENCH_POOL_CHECK:-1}" = 1 ]; then
         # What the pool of one avoids: 8 connections per child (a short
         # run; a stalled request takes the 10 s busy timeout).
