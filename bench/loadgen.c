@@ -21,6 +21,11 @@
  * device index, so `loadgen --emit-sql` writes the rows that make the
  * server know the same devices (bench.sh feeds them to sqlite3 or psql).
  *
+ * With --client-certs the devices are those of a TLS deployment: each
+ * shows its own certificate from the module's CA in the handshake and
+ * sends no Cred, and each session opens its own connection, resuming the
+ * device's earlier TLS session (see "device certificates" below).
+ *
  * Other modes, for baselines on the same server: --static PATH (GET of a
  * file) and --wstep FILE (MS-WSTEP enrollments from a captured request).
  *
