@@ -21,6 +21,11 @@
  * device index, so `loadgen --emit-sql` writes the rows that make the
  * server know the same devices (bench.sh feeds them to sqlite3 or psql).
  *
+ * With --client-certs the devices are those of a TLS deployment: each
+ * shows its own certificate from the module's CA in the handshake and
+ * sends no Cred, and each session opens its own connection, resuming the
+ * device's earlier TLS session (see "device certificates" below).
+ *
  * Other modes, for baselines on the same server: --static PATH (GET of a
  * file) and --wstep FILE (MS-WSTEP enrollments from a captured request).
  *
@@ -49,9 +54,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #define DEFAULT_PATH "/devicemgt?mode=Maintenance&Platform=WoA"
 #define WSTEP_PATH "/EnrollmentServer/Win10DeviceEnrollmentWebservice.svc"
@@ -85,6 +95,13 @@ static struct {
     const char *user;
     const char *password;
     int tls;
+    int tls13;         /* allow TLS 1.3 (the default maximum is 1.2) */
+    int client_certs;  /* each device shows its own client certificate */
+    int reconnect;     /* a connection of its own per session, resumed */
+    const char *ca_cert;
+    const char *ca_key;
+    const char *cert_cache;
+    int key_pool;
     int keepalive;
     int conns;
     double duration;
@@ -94,6 +111,7 @@ static struct {
     long count;
     int answer;
     int min_gap;
+    int once;
     int emit_sql;
     int poll_interval;
     int verbose;
@@ -302,36 +320,393 @@ static int device_digest(const device_t *d, char *out)
     return 0;
 }
 
+/* ------------------------------------------------ device certificates */
+
+/* With --client-certs each device shows, in the TLS handshake, the
+ * certificate the module's CA would have issued to it at enrollment
+ * (src/wm_cert.c wm_cert_issue): subject CN = DeviceID, basicConstraints
+ * critical CA:FALSE, keyUsage critical digitalSignature keyEncipherment,
+ * extendedKeyUsage clientAuth, subject and authority key identifiers,
+ * backdated WM_CERT_BACKDATE_SECONDS (3600 s), valid 365 days (the
+ * default WinMDMCertificateValidity), SHA-256, a random-looking positive
+ * 127-bit serial. Real check-ins carry no SyncML Cred: the certificate is
+ * the device's proof (MS-MDE2 3.3, the captures in t/fixtures/windows10).
+ *
+ * Keys come from a small pool (--key-pool, RSA-2048): generating 100,000
+ * RSA keys would take longer than the run. Only the certificate is per
+ * device, and the server looks at nothing else. Certificates are kept DER
+ * (about 900 bytes each) and parsed when a connection opens; with
+ * --cert-cache they are written to a file once and read back by the next
+ * invocation of the same seed, fleet and CA instead of being signed
+ * again. */
+
+#define CERT_BACKDATE_SECONDS 3600 /* include/wm_cert.h */
+#define CERT_VALIDITY_DAYS 365     /* DEF_CERT_VALIDITY, mod_winmdm_config.c */
+#define CACHE_MAGIC "winmdm-loadgen-certs-1"
+
+typedef struct {
+    unsigned char *der;
+    int len;
+    char serial[41]; /* BN_bn2hex: upper-case hex, as the module stores it */
+    char sha1[41];   /* upper-case hex SHA-1 of the DER (wm_cert_sha1_hex) */
+    long not_after;  /* seconds since 1970 (cert_not_after) */
+} devcert_t;
+
+static devcert_t *certs;
+static EVP_PKEY **keys;
+static int nkeys;
+static X509 *ca_x509;
+static EVP_PKEY *ca_pkey;
+static char ca_sha1[41];
+static time_t certs_t0;
+
+/* Each device's last TLS session (i2d_SSL_SESSION), resumed by its next
+ * connection as Windows' Schannel does; kept in --state across runs. A
+ * device belongs to one thread, so no lock is needed. */
+typedef struct {
+    unsigned char *der;
+    int len;
+} tlssess_t;
+
+static tlssess_t *tls_sessions;
+
+static void sha1_hex_upper(X509 *x, char out[41])
+{
+    static const char digits[] = "0123456789ABCDEF";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0, i;
+
+    if (!X509_digest(x, EVP_sha1(), md, &len) || len != 20) {
+        die("SHA-1 of a certificate failed");
+    }
+    for (i = 0; i < len; i++) {
+        out[2 * i] = digits[md[i] >> 4];
+        out[2 * i + 1] = digits[md[i] & 15];
+    }
+    out[40] = '\0';
+}
+
+static long asn1_epoch(const ASN1_TIME *t)
+{
+    ASN1_TIME *epoch = ASN1_TIME_set(NULL, 0);
+    int days = 0, secs = 0;
+
+    if (!epoch || !ASN1_TIME_diff(&days, &secs, epoch, t)) {
+        die("bad certificate time");
+    }
+    ASN1_TIME_free(epoch);
+    return (long)days * 86400 + secs;
+}
+
+static void ca_load(void)
+{
+    FILE *f;
+
+    if (!opt.ca_cert || !opt.ca_key) {
+        die("--client-certs needs --ca-cert and --ca-key");
+    }
+    if (!(f = fopen(opt.ca_cert, "r")) ||
+        !(ca_x509 = PEM_read_X509(f, NULL, NULL, NULL))) {
+        die("%s: no PEM certificate", opt.ca_cert);
+    }
+    fclose(f);
+    if (!(f = fopen(opt.ca_key, "r")) ||
+        !(ca_pkey = PEM_read_PrivateKey(f, NULL, NULL, NULL))) {
+        die("%s: no PEM private key", opt.ca_key);
+    }
+    fclose(f);
+    if (X509_check_private_key(ca_x509, ca_pkey) != 1) {
+        die("%s does not match %s", opt.ca_key, opt.ca_cert);
+    }
+    sha1_hex_upper(ca_x509, ca_sha1);
+}
+
+static int add_ext(X509 *cert, int nid, const char *value)
+{
+    X509V3_CTX ctx;
+    X509_EXTENSION *ext;
+    int ok;
+
+    X509V3_set_ctx(&ctx, ca_x509, cert, NULL, NULL, 0);
+    if (!(ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value))) {
+        return 0;
+    }
+    ok = X509_add_ext(cert, ext, -1);
+    X509_EXTENSION_free(ext);
+    return ok;
+}
+
+/* Signs device index i's certificate into certs[i - opt.first]. */
+static void cert_make(long i)
+{
+    devcert_t *dc = &certs[i - opt.first];
+    unsigned char serial[16], *der = NULL;
+    char id[64], buf[256], *hexs;
+    X509 *x = X509_new();
+    X509_NAME *name = X509_NAME_new();
+    BIGNUM *bn;
+    int n;
+
+    snprintf(id, sizeof(id), "%s%08ld", opt.prefix, i);
+    /* The module's serial shape (RAND_bytes, top bit clear, next bit set)
+     * from the seed, so a cache of the same seed agrees. */
+    n = snprintf(buf, sizeof(buf), "winmdm-bench-serial:%s:%ld", opt.seed, i);
+    md5(buf, (size_t)n, serial);
+    serial[0] &= 0x7f;
+    serial[0] |= 0x01 << 6;
+    bn = BN_bin2bn(serial, sizeof(serial), NULL);
+    if (!x || !name || !bn ||
+        !BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) ||
+        !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+                                    (const unsigned char *)id, -1, -1, 0) ||
+        !X509_set_subject_name(x, name) || !X509_set_version(x, 2) ||
+        !X509_set_issuer_name(x, X509_get_subject_name(ca_x509)) ||
+        !X509_time_adj_ex(X509_getm_notBefore(x), 0, -CERT_BACKDATE_SECONDS,
+                          &certs_t0) ||
+        !X509_time_adj_ex(X509_getm_notAfter(x), CERT_VALIDITY_DAYS, 0,
+                          &certs_t0) ||
+        !X509_set_pubkey(x, keys[(i - opt.first) % nkeys]) ||
+        !add_ext(x, NID_basic_constraints, "critical,CA:FALSE") ||
+        !add_ext(x, NID_key_usage,
+                 "critical,digitalSignature,keyEncipherment") ||
+        !add_ext(x, NID_ext_key_usage, "clientAuth") ||
+        !add_ext(x, NID_subject_key_identifier, "hash") ||
+        !add_ext(x, NID_authority_key_identifier, "keyid:always") ||
+        !X509_sign(x, ca_pkey, EVP_sha256()) ||
+        (dc->len = i2d_X509(x, &der)) <= 0) {
+        die("signing the certificate of %s failed: %s", id,
+            ERR_reason_error_string(ERR_get_error()));
+    }
+    hexs = BN_bn2hex(bn);
+    snprintf(dc->serial, sizeof(dc->serial), "%s", hexs);
+    OPENSSL_free(hexs);
+    BN_free(bn);
+    X509_NAME_free(name);
+    dc->der = xmalloc((size_t)dc->len);
+    memcpy(dc->der, der, (size_t)dc->len);
+    OPENSSL_free(der);
+    sha1_hex_upper(x, dc->sha1);
+    dc->not_after = asn1_epoch(X509_get0_notAfter(x));
+    X509_free(x);
+}
+
+static void *cert_worker(void *arg)
+{
+    long k, step = (long)sysconf(_SC_NPROCESSORS_ONLN);
+
+    for (k = (long)(intptr_t)arg; k < opt.count; k += step > 0 ? step : 1) {
+        cert_make(opt.first + k);
+    }
+    return NULL;
+}
+
+/* Reads --cert-cache when it was made for this seed, fleet, key pool and
+ * CA; 0 when it was used. */
+static int cert_cache_load(void)
+{
+    char *line = NULL, head[512];
+    size_t cap = 0;
+    ssize_t n;
+    long k;
+    int i, rc = -1;
+    FILE *f;
+
+    if (!opt.cert_cache || !(f = fopen(opt.cert_cache, "r"))) {
+        return -1;
+    }
+    snprintf(head, sizeof(head), "%s %s %s %ld %ld %d %s\n", CACHE_MAGIC,
+             opt.seed, opt.prefix, opt.first, opt.count, opt.key_pool, ca_sha1);
+    if ((n = getline(&line, &cap, f)) <= 0 || strcmp(line, head)) {
+        goto leave;
+    }
+    for (i = 0; i < nkeys; i++) {
+        unsigned char *der;
+        const unsigned char *q;
+        if ((n = getline(&line, &cap, f)) <= 1) {
+            goto leave;
+        }
+        line[n - 1] = '\0';
+        der = xmalloc((size_t)n);
+        q = der;
+        if ((n = unb64(line, der)) <= 0 ||
+            !(keys[i] = d2i_AutoPrivateKey(NULL, &q, n))) {
+            free(der);
+            goto leave;
+        }
+        free(der);
+    }
+    for (k = 0; k < opt.count; k++) {
+        devcert_t *dc = &certs[k];
+        char b64s[4096];
+        if ((n = getline(&line, &cap, f)) <= 1 ||
+            sscanf(line, "%40s %40s %ld %4095s", dc->serial, dc->sha1,
+                   &dc->not_after, b64s) != 4) {
+            goto leave;
+        }
+        dc->der = xmalloc(strlen(b64s));
+        if ((dc->len = unb64(b64s, dc->der)) <= 0) {
+            goto leave;
+        }
+    }
+    rc = 0;
+leave:
+    free(line);
+    fclose(f);
+    return rc;
+}
+
+static void cert_cache_save(void)
+{
+    char tmp[4096], *b64s = xmalloc(8192);
+    long k;
+    int i;
+    FILE *f;
+
+    if (!opt.cert_cache) {
+        free(b64s);
+        return;
+    }
+    snprintf(tmp, sizeof(tmp), "%s.tmp", opt.cert_cache);
+    if (!(f = fopen(tmp, "w"))) {
+        die("cannot write %s: %s", tmp, strerror(errno));
+    }
+    fprintf(f, "%s %s %s %ld %ld %d %s\n", CACHE_MAGIC, opt.seed, opt.prefix,
+            opt.first, opt.count, opt.key_pool, ca_sha1);
+    for (i = 0; i < nkeys; i++) {
+        unsigned char *der = NULL;
+        int len = i2d_PrivateKey(keys[i], &der);
+        if (len <= 0 || len > 6000) {
+            die("cannot encode a key of the pool");
+        }
+        b64(der, (size_t)len, b64s);
+        OPENSSL_free(der);
+        fprintf(f, "%s\n", b64s);
+    }
+    for (k = 0; k < opt.count; k++) {
+        if (certs[k].len > 6000) {
+            die("certificate too large");
+        }
+        b64(certs[k].der, (size_t)certs[k].len, b64s);
+        fprintf(f, "%s %s %ld %s\n", certs[k].serial, certs[k].sha1,
+                certs[k].not_after, b64s);
+    }
+    free(b64s);
+    if (fclose(f) || rename(tmp, opt.cert_cache)) {
+        die("cannot write %s: %s", opt.cert_cache, strerror(errno));
+    }
+}
+
+/* The key pool and every device's certificate: from --cert-cache, or
+ * made now (on every CPU) and cached. */
+static void certs_init(void)
+{
+    long nthreads = sysconf(_SC_NPROCESSORS_ONLN), t;
+    pthread_t *tids;
+    int i;
+
+    ca_load();
+    nkeys = opt.key_pool;
+    keys = calloc((size_t)nkeys, sizeof(*keys));
+    certs = calloc((size_t)opt.count, sizeof(*certs));
+    if (!keys || !certs) {
+        die("out of memory");
+    }
+    if (cert_cache_load() == 0) {
+        return;
+    }
+    for (i = 0; i < nkeys; i++) {
+        EVP_PKEY_free(keys[i]);
+        if (!(keys[i] = EVP_RSA_gen(2048))) {
+            die("RSA key generation failed");
+        }
+    }
+    for (t = 0; t < opt.count; t++) {
+        free(certs[t].der);
+        certs[t].der = NULL;
+    }
+    certs_t0 = time(NULL);
+    if (nthreads < 1) {
+        nthreads = 1;
+    }
+    tids = xmalloc(sizeof(*tids) * (size_t)nthreads);
+    for (t = 0; t < nthreads; t++) {
+        if (pthread_create(&tids[t], NULL, cert_worker, (void *)(intptr_t)t)) {
+            die("pthread_create failed");
+        }
+    }
+    for (t = 0; t < nthreads; t++) {
+        pthread_join(tids[t], NULL);
+    }
+    free(tids);
+    cert_cache_save();
+}
+
+static void certs_free(void)
+{
+    long k;
+    int i;
+
+    for (k = 0; certs && k < opt.count; k++) {
+        free(certs[k].der);
+    }
+    for (i = 0; keys && i < nkeys; i++) {
+        EVP_PKEY_free(keys[i]);
+    }
+    free(certs);
+    free(keys);
+    X509_free(ca_x509);
+    EVP_PKEY_free(ca_pkey);
+}
+
 /* The state file keeps each device's current nonce, session counter and
  * the time of its last session, so a later run goes on where this one
  * stopped (the seeded nonces are spent after the first session, and a
- * device polls at its own pace across runs). Lines: "index nonce session
- * last". */
+ * device polls at its own pace across runs), and, over TLS with a
+ * connection per session, the device's last TLS session, so that a later
+ * run resumes it as a device does after its poll interval. Lines: "index
+ * nonce session last [tls]", tls the base64 of i2d_SSL_SESSION. */
 static void state_load(void)
 {
-    char line[256], nonce[128];
-    long i, last = 0;
+    char *line = NULL, nonce[128];
+    size_t cap = 0;
+    long i, last;
     unsigned long s;
+    int off;
     FILE *f;
 
     if (!opt.state_file || !(f = fopen(opt.state_file, "r"))) {
         return;
     }
-    while (fgets(line, sizeof(line), f)) {
-        if (sscanf(line, "%ld %127s %lu %ld", &i, nonce, &s, &last) >= 3 &&
+    while (getline(&line, &cap, f) > 0) {
+        if (sscanf(line, "%ld %127s %lu %ld %n", &i, nonce, &s, &last,
+                   &off) == 4 &&
             i >= opt.first && i < opt.first + opt.count &&
             strlen(nonce) < sizeof(devices[0].nonce)) {
+            char *tls = line + off, *e = tls + strcspn(tls, " \r\n");
             strcpy(devices[i - opt.first].nonce, nonce);
             devices[i - opt.first].session = s;
             devices[i - opt.first].last = last;
+            *e = '\0';
+            if (tls_sessions && *tls && strcmp(tls, "-")) {
+                tlssess_t *ts = &tls_sessions[i - opt.first];
+                free(ts->der);
+                ts->der = xmalloc(strlen(tls));
+                if ((ts->len = unb64(tls, ts->der)) <= 0) {
+                    free(ts->der);
+                    ts->der = NULL;
+                    ts->len = 0;
+                }
+            }
         }
     }
+    free(line);
     fclose(f);
 }
 
 static void state_save(void)
 {
-    char tmp[4096];
+    char tmp[4096], *b64s = NULL;
+    size_t b64cap = 0;
     long i;
     FILE *f;
 
@@ -343,9 +718,21 @@ static void state_save(void)
         die("cannot write %s: %s", tmp, strerror(errno));
     }
     for (i = 0; i < opt.count; i++) {
-        fprintf(f, "%ld %s %lu %ld\n", opt.first + i, devices[i].nonce,
+        const tlssess_t *ts = tls_sessions ? &tls_sessions[i] : NULL;
+        fprintf(f, "%ld %s %lu %ld", opt.first + i, devices[i].nonce,
                 devices[i].session, devices[i].last);
+        if (ts && ts->der) {
+            size_t need = 4 * (((size_t)ts->len + 2) / 3) + 1;
+            if (need > b64cap) {
+                b64s = xrealloc(b64s, need);
+                b64cap = need;
+            }
+            b64(ts->der, (size_t)ts->len, b64s);
+            fprintf(f, " %s", b64s);
+        }
+        fputc('\n', f);
     }
+    free(b64s);
     if (fclose(f) || rename(tmp, opt.state_file)) {
         die("cannot write %s: %s", opt.state_file, strerror(errno));
     }
@@ -358,9 +745,9 @@ static void emit_sql(void)
     const long chunk = 500;
     long i, j;
     device_t d;
-    char sha1[41];
+    char sha1[41], serial[41];
     unsigned char md[16];
-    long now = (long)time(NULL);
+    long now = (long)time(NULL), not_after;
 
     printf("BEGIN;\n");
     for (i = 0; i < opt.count; i += chunk) {
@@ -371,17 +758,29 @@ static void emit_sql(void)
                "VALUES\n");
         for (j = i; j < i + chunk && j < opt.count; j++) {
             device_init(&d, opt.first + j);
-            /* A thumbprint-shaped value: digest sessions never look at it,
-             * but it keeps the devices_cert index realistic. */
-            md5(d.id, strlen(d.id), md);
-            hex(md, 16, sha1);
-            memcpy(sha1 + 32, "00000000", 9);
+            if (certs) {
+                /* The device's real certificate, as wm_cert_issue stores
+                 * it: BN_bn2hex serial, upper-case hex SHA-1 (compared
+                 * with the handshake's in src/wm_dm.c), notAfter. */
+                snprintf(serial, sizeof(serial), "%s", certs[j].serial);
+                snprintf(sha1, sizeof(sha1), "%s", certs[j].sha1);
+                not_after = certs[j].not_after;
+            }
+            else {
+                /* A thumbprint-shaped value: digest sessions never look
+                 * at it, but it keeps the devices_cert index realistic. */
+                md5(d.id, strlen(d.id), md);
+                hex(md, 16, sha1);
+                memcpy(sha1 + 32, "00000000", 9);
+                snprintf(serial, sizeof(serial), "%016lx",
+                         (unsigned long)(opt.first + j + 1));
+                not_after = now + 365 * 86400L;
+            }
             printf("%s('%s','HW%s','bench@example.test','Full',"
                    "'CIMClient_Windows','72','10.0.19043.2364','BENCH-%ld',"
-                   "'%016lx','%s',%ld,'%s','enrolled',%ld,0,%d)",
-                   j == i ? "" : ",\n", d.id, d.id, opt.first + j,
-                   (unsigned long)(opt.first + j + 1), sha1, now + 365 * 86400L,
-                   d.ha1, now, opt.poll_interval);
+                   "'%s','%s',%ld,'%s','enrolled',%ld,0,%d)",
+                   j == i ? "" : ",\n", d.id, d.id, opt.first + j, serial,
+                   sha1, not_after, d.ha1, now, opt.poll_interval);
         }
         printf(";\n");
         printf("INSERT INTO nonces (nonce, device_id, expires, session_id) "
@@ -407,13 +806,37 @@ typedef struct {
     SSL_SESSION *resume; /* TLS session kept across reconnects */
     buf_t in;            /* bytes read and not yet consumed */
     long requests;       /* on this connection */
+    long dev;            /* the device this connection is for, -1: none */
+    long tls_full;       /* handshakes, full and resumed */
+    long tls_resumed;
 } conn_t;
+
+/* Keeps the session of a device's connection as the device's own. */
+static void device_session_keep(conn_t *c, SSL_SESSION *s)
+{
+    tlssess_t *ts = &tls_sessions[c->dev];
+    unsigned char *der = NULL;
+    int len;
+
+    if (!SSL_SESSION_is_resumable(s) || (len = i2d_SSL_SESSION(s, &der)) <= 0) {
+        return;
+    }
+    free(ts->der);
+    ts->der = xmalloc((size_t)len);
+    memcpy(ts->der, der, (size_t)len);
+    ts->len = len;
+    OPENSSL_free(der);
+}
 
 static void conn_close(conn_t *c)
 {
     if (c->ssl) {
         SSL_SESSION *s = SSL_get1_session(c->ssl);
-        if (s) {
+        if (s && c->dev >= 0 && tls_sessions) {
+            device_session_keep(c, s);
+            SSL_SESSION_free(s);
+        }
+        else if (s) {
             if (c->resume) {
                 SSL_SESSION_free(c->resume);
             }
@@ -454,7 +877,34 @@ static int conn_open(conn_t *c, char *err, size_t errlen)
         c->ssl = SSL_new(ssl_ctx);
         SSL_set_fd(c->ssl, c->fd);
         SSL_set_tlsext_host_name(c->ssl, opt.host);
-        if (c->resume) {
+        if (c->dev >= 0 && certs) {
+            /* The device's own certificate, with its key of the pool. */
+            const devcert_t *dc = &certs[c->dev];
+            const unsigned char *q = dc->der;
+            X509 *x = d2i_X509(NULL, &q, dc->len);
+            if (!x || SSL_use_certificate(c->ssl, x) != 1 ||
+                SSL_use_PrivateKey(c->ssl, keys[c->dev % nkeys]) != 1) {
+                X509_free(x);
+                snprintf(err, errlen, "the client certificate of device %ld "
+                                      "cannot be used", c->dev);
+                ERR_clear_error();
+                conn_close(c);
+                return -1;
+            }
+            X509_free(x);
+        }
+        if (c->dev >= 0 && tls_sessions && tls_sessions[c->dev].der) {
+            /* Resumes the device's own last session, not another's. */
+            const unsigned char *q = tls_sessions[c->dev].der;
+            SSL_SESSION *s =
+                d2i_SSL_SESSION(NULL, &q, tls_sessions[c->dev].len);
+            if (s) {
+                SSL_set_session(c->ssl, s);
+                SSL_SESSION_free(s);
+            }
+            ERR_clear_error();
+        }
+        else if (c->dev < 0 && c->resume) {
             SSL_set_session(c->ssl, c->resume);
         }
         if (SSL_connect(c->ssl) != 1) {
@@ -464,9 +914,32 @@ static int conn_open(conn_t *c, char *err, size_t errlen)
             conn_close(c);
             return -1;
         }
+        if (SSL_session_reused(c->ssl)) {
+            c->tls_resumed++;
+        }
+        else {
+            c->tls_full++;
+        }
     }
     c->requests = 0;
     return 0;
+}
+
+/* With a connection per session (--client-certs, --reconnect), the
+ * thread's connection is for one device at a time: a session opens its
+ * own connection, keeps it alive across its messages and closes it at
+ * its end, as the Windows client does between polls. */
+static int per_session_conn(void)
+{
+    return opt.client_certs || opt.reconnect;
+}
+
+static void conn_bind(conn_t *c, long dev)
+{
+    if (c->dev != dev) {
+        conn_close(c);
+        c->dev = dev;
+    }
 }
 
 static int conn_write(conn_t *c, const char *p, size_t n)
@@ -966,10 +1439,19 @@ static void syncml_hdr(buf_t *m, const device_t *d, const char *session,
                "</VerDTD><VerProto>DM/1.2</VerProto><SessionID>%s</SessionID>"
                "<MsgID>%d</MsgID><Target><LocURI>http://%s:%s/devicemgt"
                "</LocURI></Target><Source><LocURI>%s</LocURI><LocName>%s"
-               "</LocName></Source><Cred><Meta><Format xmlns=\"syncml:metinf\">"
-               "b64</Format><Type xmlns=\"syncml:metinf\">syncml:auth-md5"
-               "</Type></Meta><Data>%s</Data></Cred></SyncHdr><SyncBody>",
-               session, msg_id, opt.host, opt.port, d->id, d->id, digest);
+               "</LocName></Source>",
+               session, msg_id, opt.host, opt.port, d->id, d->id);
+    if (!opt.client_certs) {
+        buf_printf(m,
+                   "<Cred><Meta><Format xmlns=\"syncml:metinf\">b64</Format>"
+                   "<Type xmlns=\"syncml:metinf\">syncml:auth-md5</Type>"
+                   "</Meta><Data>%s</Data></Cred>",
+                   digest);
+    }
+    /* With a client certificate the header has no Cred: Windows proves
+     * itself by the TLS handshake alone (the captured package 1 in
+     * t/fixtures/windows10 carries none). */
+    buf_add(m, "</SyncHdr><SyncBody>", 20);
 }
 
 /* Package 1 of the captured Windows 10 21H1 check-in, for this device. */
@@ -1329,7 +1811,8 @@ static int checkin(worker_t *w, device_t *d)
             return -1;
         }
         if (rp->ncmds == 0) {
-            if (!rp->next_nonce[0]) {
+            /* Only a digest session is told its next nonce. */
+            if (!rp->next_nonce[0] && !opt.client_certs) {
                 snprintf(w->last_err, sizeof(w->last_err),
                          "the closing reply carries no NextNonce");
                 return -1;
@@ -1547,10 +2030,12 @@ static void *run(void *arg)
     worker_t *w = &t->w;
     /* this thread's devices: index, index + conns... */
     long next = opt.mode == MODE_CHECKIN ? share_start(t->index) : t->index;
+    long visited = 0, share = (opt.count - t->index + opt.conns - 1) / opt.conns;
 
     w->conn.fd = -1;
+    w->conn.dev = -1;
     w->rp = xmalloc(sizeof(reply_t));
-    while (!stopping && take_session()) {
+    while (!stopping && !(opt.once && visited++ == share) && take_session()) {
         double t0, t1;
         device_t *d = &devices[next];
         int rc, first = 0;
@@ -1561,6 +2046,9 @@ static void *run(void *arg)
         t0 = now_sec();
         if (opt.duration > 0 && t0 >= t_end) {
             break;
+        }
+        if (per_session_conn()) {
+            conn_bind(&w->conn, next);
         }
         switch (opt.mode) {
         case MODE_CHECKIN: {
@@ -1576,6 +2064,9 @@ static void *run(void *arg)
         default:
             rc = fetch_static(w);
             break;
+        }
+        if (per_session_conn()) {
+            conn_close(&w->conn);
         }
         next += opt.conns;
         if (next >= opt.count) {
@@ -1631,6 +2122,18 @@ static void usage(void)
         "  -H HOST            server address [127.0.0.1]\n"
         "  -p PORT            server port [80]\n"
         "  --tls              HTTPS (the digest is still used)\n"
+        "  --tls13            allow TLS 1.3 (the maximum is TLS 1.2,\n"
+        "                     Windows 10's default for its MDM client)\n"
+        "  --client-certs     each device shows its own client certificate\n"
+        "                     (CN = DeviceID, signed by --ca-key) and sends\n"
+        "                     no Cred; implies --tls and --reconnect\n"
+        "  --ca-cert FILE --ca-key FILE  the module's CA (PEM)\n"
+        "  --key-pool N       RSA-2048 keys shared by the devices [16]\n"
+        "  --cert-cache FILE  keep the keys and certificates made here for\n"
+        "                     the next run of the same seed and fleet\n"
+        "  --reconnect        a connection of its own per session (per\n"
+        "                     request with --static), resuming the\n"
+        "                     device's own TLS session\n"
         "  --no-keepalive     one connection per request\n"
         "  -c N               concurrent connections [16]\n"
         "  -d SECONDS         measure for this long [10]\n"
@@ -1640,14 +2143,21 @@ static void usage(void)
         "  --devices N        number of devices [1000]\n"
         "  --prefix P         DeviceID prefix [BENCH]\n"
         "  --seed S           seed of the secrets and first nonces [1]\n"
-        "  --state FILE       load and save each device's nonce\n"
+        "  --state FILE       load and save each device's nonce, last\n"
+        "                     session time (and TLS session with\n"
+        "                     --reconnect)\n"
         "  --answer           answer queued commands (MsgID 2...) as a\n"
         "                     device keeping the nodes written to it\n"
         "  --min-gap S        a device starts at most one session per S\n"
         "                     seconds (kept across runs in --state) [0]\n"
+        "  --once             each device once, then stop (with\n"
+        "                     --client-certs --static: give every device\n"
+        "                     a TLS session to resume)\n"
         "  --path PATH        [" DEFAULT_PATH "]\n"
         "  --label L          label of the result line\n"
-        "  --emit-sql         print the seeding SQL and exit\n"
+        "  --emit-sql         print the seeding SQL and exit (with\n"
+        "                     --client-certs: the certificates' serial,\n"
+        "                     thumbprint and notAfter)\n"
         "  --poll-interval M  poll_interval of the seeded rows [15]\n"
         "  --static PATH      GET PATH instead of check-ins\n"
         "  --wstep FILE       MS-WSTEP enrollments of FILE, its DeviceID\n"
@@ -1663,7 +2173,8 @@ int main(int argc, char **argv)
     enum {
         O_TLS = 256, O_NOKA, O_FIRST, O_DEVICES, O_PREFIX, O_SEED, O_STATE,
         O_ANSWER, O_PATH, O_LABEL, O_EMIT, O_POLL, O_STATIC, O_WSTEP, O_USER,
-        O_PASSWORD, O_MINGAP
+        O_PASSWORD, O_MINGAP, O_ONCE, O_TLS13, O_CCERTS, O_CACERT, O_CAKEY,
+        O_KEYPOOL, O_CERTCACHE, O_RECONNECT
     };
     static const struct option longopts[] = {
         {"tls", no_argument, NULL, O_TLS},
@@ -1683,6 +2194,14 @@ int main(int argc, char **argv)
         {"user", required_argument, NULL, O_USER},
         {"password", required_argument, NULL, O_PASSWORD},
         {"min-gap", required_argument, NULL, O_MINGAP},
+        {"once", no_argument, NULL, O_ONCE},
+        {"tls13", no_argument, NULL, O_TLS13},
+        {"client-certs", no_argument, NULL, O_CCERTS},
+        {"ca-cert", required_argument, NULL, O_CACERT},
+        {"ca-key", required_argument, NULL, O_CAKEY},
+        {"key-pool", required_argument, NULL, O_KEYPOOL},
+        {"cert-cache", required_argument, NULL, O_CERTCACHE},
+        {"reconnect", no_argument, NULL, O_RECONNECT},
         {NULL, 0, NULL, 0}};
     struct addrinfo hints;
     thread_t *threads;
@@ -1692,6 +2211,7 @@ int main(int argc, char **argv)
     long first = 0, op_sessions = 0, commands = 0;
     int exhausted = 0;
     double waited = 0;
+    long tls_full = 0, tls_resumed = 0;
     double reply_bytes = 0, elapsed, rate;
     const char *mode_name, *last_err = "";
     int c, i, rc;
@@ -1709,6 +2229,7 @@ int main(int argc, char **argv)
     opt.duration = 10;
     opt.count = 1000;
     opt.poll_interval = 15;
+    opt.key_pool = 16;
 
     while ((c = getopt_long(argc, argv, "H:p:c:d:n:w:vh", longopts, NULL)) !=
            -1) {
@@ -1737,13 +2258,24 @@ int main(int argc, char **argv)
         case O_USER: opt.user = optarg; break;
         case O_PASSWORD: opt.password = optarg; break;
         case O_MINGAP: opt.min_gap = atoi(optarg); break;
+        case O_ONCE: opt.once = 1; break;
+        case O_TLS13: opt.tls13 = 1; break;
+        case O_CCERTS: opt.client_certs = 1; opt.tls = 1; break;
+        case O_CACERT: opt.ca_cert = optarg; break;
+        case O_CAKEY: opt.ca_key = optarg; break;
+        case O_KEYPOOL: opt.key_pool = atoi(optarg); break;
+        case O_CERTCACHE: opt.cert_cache = optarg; break;
+        case O_RECONNECT: opt.reconnect = 1; break;
         default: usage();
         }
     }
     if (optind != argc || opt.conns < 1 || opt.count < 1 || opt.first < 0 ||
         (opt.duration <= 0 && opt.sessions <= 0) || strlen(opt.prefix) > 40 ||
-        strlen(opt.seed) > 100) {
+        strlen(opt.seed) > 100 || opt.key_pool < 1 || opt.key_pool > 4096) {
         usage();
+    }
+    if (opt.client_certs) {
+        certs_init();
     }
     if (opt.emit_sql) {
         if (strchr(opt.prefix, '\'')) {
@@ -1752,7 +2284,8 @@ int main(int argc, char **argv)
         emit_sql();
         return 0;
     }
-    if (opt.conns > opt.count && opt.mode != MODE_STATIC) {
+    if (opt.conns > opt.count &&
+        (opt.mode != MODE_STATIC || per_session_conn())) {
         /* Each connection needs devices of its own. */
         opt.conns = (int)opt.count;
     }
@@ -1778,7 +2311,22 @@ int main(int argc, char **argv)
         }
         /* A benchmark of the server, not of certificate checking. */
         SSL_CTX_set_verify(ssl_ctx, SSL_VERIFY_NONE, NULL);
-        SSL_CTX_set_session_cache_mode(ssl_ctx, SSL_SESS_CACHE_CLIENT);
+        /* Sessions are kept by hand (per thread, or per device), never in
+         * OpenSSL's own client cache, which would grow with the fleet. */
+        SSL_CTX_set_session_cache_mode(ssl_ctx,
+                                       SSL_SESS_CACHE_CLIENT |
+                                           SSL_SESS_CACHE_NO_INTERNAL_STORE);
+        /* Windows 10's MDM client negotiates TLS 1.2 at most by default. */
+        if (!SSL_CTX_set_max_proto_version(
+                ssl_ctx, opt.tls13 ? TLS1_3_VERSION : TLS1_2_VERSION)) {
+            die("cannot set the TLS version");
+        }
+        if (per_session_conn()) {
+            tls_sessions = calloc((size_t)opt.count, sizeof(*tls_sessions));
+            if (!tls_sessions) {
+                die("out of memory");
+            }
+        }
     }
     devices = xmalloc(sizeof(device_t) * (size_t)opt.count);
     for (k = 0; k < (size_t)opt.count; k++) {
@@ -1830,6 +2378,8 @@ int main(int argc, char **argv)
         commands += w->commands;
         waited += w->waited;
         exhausted += w->exhausted;
+        tls_full += w->conn.tls_full;
+        tls_resumed += w->conn.tls_resumed;
         if (w->errors && w->last_err[0]) {
             last_err = w->last_err;
         }
@@ -1844,13 +2394,15 @@ int main(int argc, char **argv)
            "seconds=%.2f sessions=%ld rate=%.1f p50_ms=%.3f p99_ms=%.3f "
            "max_ms=%.3f errors=%ld auth_refused=%ld requests=%ld "
            "reply_bytes=%.0f first=%ld op_sessions=%ld commands=%ld "
-           "waited_s=%.0f exhausted=%d\n",
+           "waited_s=%.0f exhausted=%d client_certs=%d reconnect=%d "
+           "tls_full=%ld tls_resumed=%ld\n",
            opt.label, mode_name, opt.count, opt.conns, opt.tls, opt.keepalive,
            elapsed, sessions, rate, percentile(all, nall, 0.50),
            percentile(all, nall, 0.99), nall ? all[nall - 1] / 1000.0 : 0.0,
            errors, refused, requests,
            replies ? reply_bytes / (double)replies : 0.0, first, op_sessions,
-           commands, waited, exhausted);
+           commands, waited, exhausted, opt.client_certs, per_session_conn(),
+           tls_full, tls_resumed);
     printf("%s: %ld %s sessions in %.1f s = %.1f/s, latency p50 %.2f ms, "
            "p99 %.2f ms, max %.2f ms, %ld first of their device, %ld with "
            "commands, %ld errors%s%s%s\n",
@@ -1859,9 +2411,13 @@ int main(int argc, char **argv)
            nall ? all[nall - 1] / 1000.0 : 0.0, first, op_sessions, errors,
            errors ? " (last: " : "", errors ? last_err : "",
            errors ? ")" : "");
+    if (opt.tls) {
+        printf("%s: TLS handshakes: %ld full, %ld resumed\n", opt.label,
+               tls_full, tls_resumed);
+    }
     fflush(stdout);
 
-    if (opt.mode == MODE_CHECKIN) {
+    if (opt.mode == MODE_CHECKIN || tls_sessions) {
         state_save();
     }
     for (i = 0; i < opt.conns; i++) {
@@ -1886,6 +2442,11 @@ int main(int argc, char **argv)
     free(wstep_head);
     free(wstep_tail);
     freeaddrinfo(server_addr);
+    for (k = 0; tls_sessions && k < (size_t)opt.count; k++) {
+        free(tls_sessions[k].der);
+    }
+    free(tls_sessions);
+    certs_free();
     if (ssl_ctx) {
         SSL_CTX_free(ssl_ctx);
     }

@@ -17,7 +17,9 @@ MEM=$(awk '/^MemTotal:/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
 echo "mod_winmdm benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "machine: nproc $(nproc), $CPU, $MEM RAM; load generator and httpd share it"
 echo "httpd $(/usr/sbin/apache2 -v | sed -n 's/^Server version: //p'), mpm_event, plain HTTP on 127.0.0.1, keep-alive, no access log"
-echo "check-ins: OMA-DM package 1 (Alert 1201, 1224 LoginStatus, Replace DevInfo), MD5 digest, SyncHdr 200 and NextNonce required;"
+grep -q '^RESULT label=tls-' "$FIG" &&
+    echo "TLS runs: mod_ssl in the same httpd, TLS 1.2, RSA-2048 server and device keys, SSLVerifyClient optional; each device shows its own certificate from the module's CA, sends no Cred, and opens a connection per session that resumes its own earlier TLS session when it has one (full/resumed: handshakes)"
+echo "check-ins: OMA-DM package 1 (Alert 1201, 1224 LoginStatus, Replace DevInfo); digest runs: MD5 digest, SyncHdr 200 and NextNonce required;"
 echo "  every Status and CmdID of every reply checked; commands the server sends answered in further messages (one device in ten has a DEVICE_INFO operation queued);"
 echo "  the $LARGE-device fleet polls at its own pace: a device starts at most one session a minute, so each session pays the writes of a real poll ('first' column)"
 echo "runs: $SECS s each after a warm-up, $CONNS connections"
@@ -82,13 +84,62 @@ function pct(a, b) {
 /^profiles_change / { prof_change[kv($0, "driver")] = $0 }
 /^seed / { seedsec[kv($0, "driver") "-" kv($0, "devices")] = kv($0, "seconds") }
 /^static_wrk / { wrk = $0 }
+/^static_tls_wrk / { tls_wrk = $0 }
 /^rsa_sign / { rsa1 = kv($0, "single"); rsan = kv($0, "multi") }
 /^rss_load / { rss_load = $0 }
 /^rss_soak_start / { rss_start = $0 }
 /^rss_soak / && !/start|end/ { rss_min[kv($0, "minute") + 0] = $0 }
 /^rss_soak_end / { rss_end = $0 }
 END {
-    printf "%-40s %11s %9s %9s %9s %7s %6s %6s  %s\n", "check-in sessions", "sessions/s", "p50 ms", "p99 ms", "max ms", "errors", "first", "ops", "module"
+    # The headline: TLS, each device proving itself by its client
+    # certificate, a connection per session resuming its TLS session.
+    split("sqlite3 pgsql", drv, " ")
+    name["sqlite3"] = "SQLite"; name["pgsql"] = "PostgreSQL"
+    ntls = 0
+    for (d = 1; d <= 2; d++) {
+        for (k = 1; k <= 2; k++) {
+            if (("tls-" drv[d] "-" (k == 1 ? small : large)) in res) ntls++
+        }
+    }
+    if (ntls > 0) {
+        printf "%-40s %11s %9s %9s %9s %7s %13s %6s %6s  %s\n", "TLS, client certificates", "sessions/s", "p50 ms", "p99 ms", "max ms", "errors", "full/resumed", "first", "ops", "module"
+        for (d = 1; d <= 2; d++) {
+            for (k = 1; k <= 2; k++) {
+                n = k == 1 ? small : large
+                l = "tls-" drv[d] "-" n
+                if (!(l in res)) continue
+                r = res[l]
+                printf "%-40s %11.1f %9.2f %9.2f %9.2f %7d %13s %6s %6d  %s\n", "check-ins, " name[drv[d]] ", " n " devices", kv(r, "rate"), kv(r, "p50_ms"), kv(r, "p99_ms"), kv(r, "max_ms"), kv(r, "errors"), kv(r, "tls_full") "/" kv(r, "tls_resumed"), pct(kv(r, "first"), kv(r, "sessions")), kv(r, "op_sessions"), bld[l]
+            }
+        }
+        if (tls_wrk != "") {
+            printf "%-40s %11.1f %9.2f %9.2f\n", "static file " kv(tls_wrk, "bytes") " B, wrk https keep-alive", kv(tls_wrk, "rate"), kv(tls_wrk, "p50_ms"), kv(tls_wrk, "p99_ms")
+        }
+        split("static-tls-loadgen static-tls-loadgen-ka", sl, " ")
+        sn["static-tls-loadgen"] = "static, loadgen, conn/request, resumed"
+        sn["static-tls-loadgen-ka"] = "static, loadgen, keep-alive"
+        for (k = 1; k <= 2; k++) {
+            if (!(sl[k] in res)) continue
+            r = res[sl[k]]
+            printf "%-40s %11.1f %9.2f %9.2f %9.2f %7d %13s\n", sn[sl[k]], kv(r, "rate"), kv(r, "p50_ms"), kv(r, "p99_ms"), kv(r, "max_ms"), kv(r, "errors"), kv(r, "tls_full") "/" kv(r, "tls_resumed")
+        }
+        # The fastest TLS static baseline on this httpd.
+        tls_best = 0; tls_best_name = ""
+        if (tls_wrk != "" && kv(tls_wrk, "rate") + 0 > tls_best) { tls_best = kv(tls_wrk, "rate") + 0; tls_best_name = "wrk" }
+        for (k = 1; k <= 2; k++) {
+            if ((sl[k] in res) && kv(res[sl[k]], "rate") + 0 > tls_best) { tls_best = kv(res[sl[k]], "rate") + 0; tls_best_name = "loadgen" (k == 2 ? " keep-alive" : ", conn/request") }
+        }
+        l = "tls-sqlite3-" large
+        if ((l in res) && tls_best > 0) {
+            printf "ratio certificate check-ins (SQLite, %d devices) / TLS static, the faster of wrk and loadgen (%s): %s\n", large, tls_best_name, pct(kv(res[l], "rate"), tls_best)
+        }
+        if ((l in res) && ("static-tls-loadgen" in res)) {
+            printf "ratio certificate check-ins (SQLite, %d devices) / TLS static with the same connection pattern: %s\n", large, pct(kv(res[l], "rate"), kv(res["static-tls-loadgen"], "rate"))
+        }
+        print ""
+    }
+
+    printf "%-40s %11s %9s %9s %9s %7s %6s %6s  %s\n", "digest check-ins, plain HTTP", "sessions/s", "p50 ms", "p99 ms", "max ms", "errors", "first", "ops", "module"
     split("sqlite3 pgsql", drv, " ")
     name["sqlite3"] = "SQLite"; name["pgsql"] = "PostgreSQL"
     for (d = 1; d <= 2; d++) {

@@ -62,4 +62,19 @@ int wm_auth_domain_ok(const wm_srv_conf_t *sc, const char *user);
 /** The PEM client certificate of this TLS connection, or NULL. */
 const char *wm_auth_client_cert(request_rec *r);
 
+/**
+ * The identity a connection's client certificate proves: checked against
+ * the device CA (issued by it, valid now) once per connection, the result
+ * kept in the connection's pool for its later requests.
+ * @param psha1  receives the upper-case hex thumbprint, NULL when the
+ *               check failed (allocated from the connection's pool)
+ * @param pcn    receives the subject CN (the DeviceID), or NULL
+ * @param perr   receives why the check failed, or NULL
+ * @return 1 when the client showed a certificate (good or not), 0 when
+ *         it showed none (or TLS ends in front of httpd)
+ */
+int wm_auth_client_identity(request_rec *r, const wm_srv_conf_t *sc,
+                            const char **psha1, const char **pcn,
+                            const char **perr);
+
 #endif /* MOD_WINMDM_AUTH_H */

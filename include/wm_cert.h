@@ -89,6 +89,15 @@ apr_status_t wm_cert_check_client(const wm_ca_t *ca, const char *pem,
                                   const char **psha1, const char **pcn,
                                   const char **perr, apr_pool_t *p);
 
+/**
+ * wm_cert_check_client, also returning the certificate's notAfter
+ * (seconds since 1970), for a caller that keeps the result for later.
+ */
+apr_status_t wm_cert_check_client_until(const wm_ca_t *ca, const char *pem,
+                                        const char **psha1, const char **pcn,
+                                        apr_int64_t *pnot_after,
+                                        const char **perr, apr_pool_t *p);
+
 /** Upper-case hex SHA-1 of a certificate's DER encoding, in p. */
 const char *wm_cert_sha1_hex(struct x509_st *cert, apr_pool_t *p);
 

@@ -3,6 +3,12 @@
 # the same run on the same machine (`make bench`, after the module is built).
 #
 # What it measures, with the load generator bench/loadgen.c:
+#   - the headline: OMA-DM check-in sessions per second over TLS, each
+#     device proving itself by its client certificate (no Cred), a
+#     connection per session resuming the device's TLS session, with 1,000
+#     and 100,000 devices, and the TLS static baselines (wrk over https, and
+#     the load generator with the same connection pattern); BENCH_TLS=0
+#     skips these;
 #   - OMA-DM check-in sessions per second (digest authentication, plain
 #     HTTP, keep-alive) and their p50/p99 latency, with 1,000 and with
 #     100,000 enrolled devices, on SQLite and on PostgreSQL;
@@ -35,6 +41,8 @@
 #   BENCH_SMALL          [1000]    devices of the small fleet
 #   BENCH_LARGE          [100000]  devices of the large fleet
 #   BENCH_PORT           [18480]   plain HTTP port on 127.0.0.1
+#                                  (+1 PostgreSQL, +2 TLS)
+#   BENCH_TLS            [1]       0 skips the TLS runs
 #   BENCH_DIR            [/tmp/winmdm-bench]
 #   BENCH_RESULTS        [bench/results.txt]
 #   APACHE2              [/usr/sbin/apache2]
@@ -471,6 +479,161 @@ wrk_ms() {
         printf "%.3f", v }' "$1"
 }
 
+# --- TLS with device client certificates ---------------------------------------
+
+# The headline run: check-ins as real Windows devices make them, over TLS
+# (mod_ssl in this httpd, no WinMDMTLSOffload), each device proving itself
+# by the client certificate the module's CA issued it (no SyncML Cred), a
+# connection of its own per session that resumes the device's earlier TLS
+# session. BENCH_TLS=0 skips it. The TLS virtual host listens on
+# BENCH_PORT + 2 (BENCH_PORT + 1 is PostgreSQL's).
+TLS_PORT=$((PORT + 2))
+TLS_ON=${BENCH_TLS:-1}
+
+# tls_setup: the server's certificate, signed by the bench CA (the device
+# CA signs it too, so one file is the devices' trust anchor and
+# SSLCACertificateFile, as in t/conf/extra.conf.in).
+tls_setup() {
+    [ -f "$W/ca/server.key" ] && [ -f "$W/ca/server.crt" ] && return 0
+    (umask 077 && openssl genpkey -quiet -algorithm RSA \
+        -pkeyopt rsa_keygen_bits:2048 -out "$W/ca/server.key")
+    openssl req -new -key "$W/ca/server.key" -out "$W/ca/server.csr" \
+        -subj "/O=mod_winmdm benchmark/CN=127.0.0.1" 2>/dev/null
+    printf '%s\n' "basicConstraints=critical,CA:FALSE" \
+        "keyUsage=critical,digitalSignature,keyEncipherment" \
+        "extendedKeyUsage=serverAuth" \
+        "subjectAltName=DNS:localhost,IP:127.0.0.1" >"$W/ca/server.ext"
+    openssl x509 -req -sha256 -days 365 -in "$W/ca/server.csr" \
+        -CA "$W/ca/ca.crt" -CAkey "$W/ca/ca.key" -CAcreateserial \
+        -extfile "$W/ca/server.ext" -out "$W/ca/server.crt" 2>/dev/null
+}
+
+# tls_reconfigure: turns the running configuration (fresh_db wrote it and
+# the module made its schema) into the TLS one and restarts httpd: the
+# plain port stays (start_httpd waits on it), the device port is TLS.
+tls_reconfigure() {
+    stop_httpd
+    sed -i -e '/^# The benchmark talks plain HTTP/,/^WinMDMTLSOffload/d' \
+        -e '/^WinMDMTLSOffload/d' \
+        -e 's/^WinMDMDeviceAuth .*/WinMDMDeviceAuth any/' "$W/httpd.conf"
+    grep -q '^WinMDMTLSOffload' "$W/httpd.conf" &&
+        die "httpd.conf still sets WinMDMTLSOffload"
+    cat >>"$W/httpd.conf" <<EOT
+
+# --- TLS with device client certificates (scripts/bench.sh tls_reconfigure)
+LoadModule socache_shmcb_module /usr/lib/apache2/modules/mod_socache_shmcb.so
+LoadModule ssl_module           /usr/lib/apache2/modules/mod_ssl.so
+# A device polls every 15 minutes (WinMDMPollInterval) and resumes its TLS
+# session on its next check-in: the session must outlive the poll, so the
+# timeout is above 900 s (it also bounds the lifetime of the session
+# tickets mod_ssl issues). The cache holds one session per device of a
+# 100,000-device fleet: a TLS 1.2 session carries the client's certificate
+# (about 1 KB DER, 1.5 KB in the cache with its index), hence 160 MB.
+SSLSessionCache "shmcb:$W/run/ssl_scache(160000000)"
+SSLSessionCacheTimeout 1200
+SSLRandomSeed startup builtin
+
+Listen 127.0.0.1:$TLS_PORT
+<VirtualHost 127.0.0.1:$TLS_PORT>
+    SSLEngine on
+    SSLCertificateFile "$W/ca/server.crt"
+    SSLCertificateKeyFile "$W/ca/server.key"
+    # Client certificates at virtual-host level, optional (devices that
+    # enroll have none yet), as README.md and t/conf/extra.conf.in set it:
+    # a per-directory SSLVerifyClient needs a renegotiation, which fails
+    # under TLS 1.3.
+    SSLCACertificateFile "$W/ca/ca.crt"
+    SSLVerifyClient optional
+    SSLVerifyDepth 1
+</VirtualHost>
+EOT
+    "$APACHE2" -t -f "$W/httpd.conf" >/dev/null 2>&1 ||
+        { "$APACHE2" -t -f "$W/httpd.conf"; die "the TLS httpd.conf is not valid"; }
+    start_httpd
+}
+
+# tls_certs_args DEVICES: the load generator's certificate options. The
+# keys and certificates made for a fleet are kept next to the CA (a
+# benchmark run empties state/), for this run's later invocations and for
+# a later run of the same BENCH_SEED; another seed makes them again.
+tls_certs_args() {
+    echo "--client-certs --ca-cert $W/ca/ca.crt --ca-key $W/ca/ca.key --cert-cache $W/ca/certs-$1"
+}
+
+# seed_tls DRIVER COUNT: as seed, with each device's certificate (serial,
+# thumbprint, notAfter) in its row; prints the seconds the database took
+# (not the signing of the certificates, done before).
+seed_tls() {
+    # shellcheck disable=SC2046 # options, split on purpose
+    "$LOADGEN" --emit-sql --devices "$2" --seed "$SEED" $(tls_certs_args "$2") >"$W/seed.sql"
+    t0=$(date +%s.%N)
+    case $1 in
+    sqlite3) runuser -u "$RUN_USER" -- sqlite3 -bail "$W/db/winmdm.db" <"$W/seed.sql" ;;
+    pgsql) psql_run -d winmdm -f "$W/seed.sql" >/dev/null && psql_run -d winmdm -c "ANALYZE" ;;
+    esac
+    t1=$(date +%s.%N)
+    n=$(db_query "$1" "SELECT COUNT(*) FROM devices")
+    [ "$n" = "$2" ] || die "seeding $2 devices left $n rows"
+    echo "$t0 $t1" | awk '{ printf "%.1f", $2 - $1 }'
+}
+
+# checkin_tls LABEL DRIVER DEVICES SECONDS WARMUP: certificate check-ins,
+# one connection per session, resumed; records the RESULT line (with its
+# tls_full and tls_resumed counts).
+checkin_tls() {
+    # shellcheck disable=SC2046
+    "$LOADGEN" -p "$TLS_PORT" -c "$CONNS" -d "$4" -w "$5" --devices "$3" \
+        --seed "$SEED" --state "$W/state/tls-$2-$3" $(tls_certs_args "$3") \
+        --answer $(pace "$3") --label "$1" >"$W/out.txt" ||
+        { cat "$W/out.txt" >&2; die "loadgen reported errors"; }
+    sed -n '2,3p' "$W/out.txt" >&2
+    line=$(grep '^RESULT' "$W/out.txt")
+    record "$line"
+}
+
+# prime_tls DRIVER DEVICES: every device opens one TLS connection with its
+# certificate (a GET of an empty file), so that each has a session to
+# resume, as a fleet in steady state has from its previous poll (Windows
+# keeps its TLS sessions for hours; the server's ticket lifetime is above
+# the poll interval, see tls_reconfigure). Records the handshake rate.
+prime_tls() {
+    # shellcheck disable=SC2046
+    "$LOADGEN" -p "$TLS_PORT" -c "$CONNS" -d 3600 --once --devices "$2" \
+        --seed "$SEED" --state "$W/state/tls-$1-$2" $(tls_certs_args "$2") \
+        --static /ready.txt --label "prime-tls-$1-$2" >"$W/out.txt" ||
+        { cat "$W/out.txt" >&2; die "loadgen reported errors"; }
+    sed -n '2,3p' "$W/out.txt" >&2
+    record "$(grep '^RESULT' "$W/out.txt")"
+}
+
+# static_tls DEVICES BYTES: the same httpd's TLS static baselines for a
+# file as large as a certificate check-in's reply: wrk over https
+# (keep-alive), and the load generator with the check-ins' connection
+# pattern (a connection per request, each device's certificate and
+# resumed session), and with keep-alive.
+static_tls() {
+    head -c "$2" /dev/zero | tr '\0' 'x' >"$W/htdocs/reply-tls.xml"
+    say "TLS static file of $2 bytes: wrk over https (keep-alive)"
+    wrk -t "$NPROC" -c "$CONNS" -d "${SECONDS_RUN}s" --latency \
+        "https://127.0.0.1:$TLS_PORT/reply-tls.xml" >"$W/wrk-tls.txt"
+    rate=$(awk '/^Requests\/sec:/ { print $2 }' "$W/wrk-tls.txt")
+    record "static_tls_wrk rate=$rate p50_ms=$(wrk_ms "$W/wrk-tls.txt" 50%) p99_ms=$(wrk_ms "$W/wrk-tls.txt" 99%) bytes=$2"
+    say "TLS static file: loadgen, a connection per request, resumed"
+    # shellcheck disable=SC2046
+    "$LOADGEN" -p "$TLS_PORT" -c "$CONNS" -d "$SECONDS_RUN" -w "$WARMUP" \
+        --static /reply-tls.xml --devices "$1" --seed "$SEED" \
+        --state "$W/state/tls-static-$1" $(tls_certs_args "$1") \
+        --label static-tls-loadgen >"$W/out.txt" || die "loadgen failed"
+    sed -n '2,3p' "$W/out.txt" >&2
+    record "$(grep '^RESULT' "$W/out.txt")"
+    say "TLS static file: loadgen, keep-alive"
+    "$LOADGEN" -p "$TLS_PORT" -c "$CONNS" -d "$SECONDS_RUN" -w "$WARMUP" \
+        --tls --static /reply-tls.xml --label static-tls-loadgen-ka \
+        >"$W/out.txt" || die "loadgen failed"
+    sed -n '2,3p' "$W/out.txt" >&2
+    record "$(grep '^RESULT' "$W/out.txt")"
+}
+
 record "module sha256=$(sha256sum "$MODULE" | cut -c1-16) built=$(date -u -r "$MODULE" '+%Y-%m-%dT%H:%M:%SZ')"
 record "loadavg_start $(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -496,6 +659,30 @@ record "rsa_sign single=$RSA1 multi=$RSAN"
 
 : >"$W/htdocs/ready.txt"
 REPLY_BYTES=
+
+# --- the TLS runs (the headline; BENCH_TLS=0 skips them) -----------------------
+
+if [ "$TLS_ON" = 1 ]; then
+    tls_setup
+    for driver in $DRIVERS; do
+        [ "$driver" != none ] || continue
+        for n in $SMALL $LARGE; do
+            say "TLS, $driver, $n devices: certificates, fresh database and seed"
+            fresh_db "$driver"
+            secs=$(seed_tls "$driver" "$n")
+            record "seed_tls driver=$driver devices=$n seconds=$secs"
+            queue_ops "$driver" "$n"
+            tls_reconfigure
+            say "TLS, $driver, $n devices: a first TLS session for every device"
+            prime_tls "$driver" "$n"
+            checkin_tls "tls-$driver-$n" "$driver" "$n" "$SECONDS_RUN" "$WARMUP"
+            if [ "$driver" = sqlite3 ] && [ "$n" = "$LARGE" ]; then
+                static_tls "$n" "$(field "$line" reply_bytes)"
+            fi
+        done
+    done
+fi
+
 
 for driver in $DRIVERS; do
     # BENCH_DRIVERS=none: the profile runs alone (BENCH_PROFILE_DRIVERS).

@@ -24,6 +24,7 @@
 #include <mod_auth.h>
 #include <mod_ssl.h>
 
+#include "wm_cert.h"
 #include "wm_store.h"
 #include "mod_winmdm_auth.h"
 #include "mod_winmdm_private.h"
@@ -52,6 +53,62 @@ const char *wm_auth_client_cert(request_rec *r)
     pem = var_lookup(r->pool, r->server, r->connection, r,
                      (char *)"SSL_CLIENT_CERT");
     return (pem && *pem) ? pem : NULL;
+}
+
+/* What the module derives from a connection's client certificate. */
+typedef struct {
+    const char *sha1;      /* thumbprint, NULL when the check failed */
+    const char *cn;        /* subject CN: the DeviceID it was issued to */
+    const char *err;       /* why the check failed */
+    apr_int64_t not_after; /* seconds since 1970 */
+} cert_cache_t;
+
+int wm_auth_client_identity(request_rec *r, const wm_srv_conf_t *sc,
+                            const char **psha1, const char **pcn,
+                            const char **perr)
+{
+    conn_rec *c = r->connection;
+    cert_cache_t *cc = ap_get_module_config(c->conn_config, &winmdm_module);
+    const char *pem;
+
+    *psha1 = *pcn = *perr = NULL;
+    if (!cc) {
+        /* The certificate is fixed for the connection's life: the
+         * handshake (or its resumption, which restores the session's peer
+         * certificate) sets it and mod_ssl refuses client-initiated
+         * renegotiation; SSLVerifyClient is set at virtual-host level
+         * (README.md), so no per-directory renegotiation replaces it.
+         * Keep-alive messages of a session (OMA-DM package 3 and on) so
+         * pay for its PEM, parse, signature check and thumbprint once.
+         * The absence of a certificate is not kept: a per-directory
+         * SSLVerifyClient may still ask for one later on the same
+         * connection. */
+        if (!(pem = wm_auth_client_cert(r))) {
+            return 0;
+        }
+        /* Parsed in the request's pool (the X509 goes with it); only
+         * the derived strings live as long as the connection. */
+        cc = apr_pcalloc(c->pool, sizeof(*cc));
+        if (wm_cert_check_client_until(sc->ca, pem, &cc->sha1, &cc->cn,
+                                       &cc->not_after, &cc->err, r->pool)) {
+            cc->sha1 = cc->cn = NULL;
+            cc->err = apr_pstrdup(c->pool, cc->err);
+        }
+        else {
+            cc->sha1 = apr_pstrdup(c->pool, cc->sha1);
+            cc->cn = apr_pstrdup(c->pool, cc->cn);
+        }
+        ap_set_module_config(c->conn_config, &winmdm_module, cc);
+    }
+    else if (cc->sha1 && apr_time_sec(apr_time_now()) >= cc->not_after) {
+        /* A connection may outlive its certificate. */
+        *perr = "the certificate is not valid now";
+        return 1;
+    }
+    *psha1 = cc->sha1;
+    *pcn = cc->cn;
+    *perr = cc->err;
+    return 1;
 }
 
 int wm_auth_domain_ok(const wm_srv_conf_t *sc, const char *user)

@@ -56,7 +56,7 @@ int wm_ep_syncml(request_rec *r, const wm_srv_conf_t *sc,
 {
     const char *ctype = apr_table_get(r->headers_in, "Content-Type");
     wm_devauth_e devauth = wm_conf_device_auth(sc);
-    const char *buf, *err = NULL, *reply, *pem, *sha1 = NULL, *cn = NULL;
+    const char *buf, *err = NULL, *reply, *sha1 = NULL, *cn = NULL;
     const char *self =
         apr_pstrcat(r->pool, wm_conf_management_url(sc), r->uri, NULL);
     apr_int64_t now = apr_time_sec(apr_time_now());
@@ -92,8 +92,8 @@ int wm_ep_syncml(request_rec *r, const wm_srv_conf_t *sc,
 
     /* The certificate is checked against the device CA here; the core
      * matches it to the DeviceID. */
-    if (devauth != WM_DEVAUTH_DIGEST && (pem = wm_auth_client_cert(r)) &&
-        wm_cert_check_client(sc->ca, pem, &sha1, &cn, &err, r->pool)) {
+    if (devauth != WM_DEVAUTH_DIGEST &&
+        wm_auth_client_identity(r, sc, &sha1, &cn, &err) && !sha1) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       WMLOGNO(00034) "client certificate ignored: %s", err);
         sha1 = cn = NULL;

@@ -156,11 +156,10 @@ static const char *enrolled_client_cert(request_rec *r,
                                         const wm_srv_conf_t *sc,
                                         wm_store_t *st)
 {
-    const char *pem = wm_auth_client_cert(r), *sha1, *cn, *err;
+    const char *sha1, *cn, *err;
     wm_device_t *dev;
 
-    if (!pem ||
-        wm_cert_check_client(sc->ca, pem, &sha1, &cn, &err, r->pool) ||
+    if (!wm_auth_client_identity(r, sc, &sha1, &cn, &err) || !sha1 ||
         wm_store_device_get(st, cn, &dev, r->pool) != APR_SUCCESS ||
         !current_cert_of(dev, sha1)) {
         return NULL;

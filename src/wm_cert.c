@@ -411,10 +411,22 @@ apr_status_t wm_cert_check_client(const wm_ca_t *ca, const char *pem,
                                   const char **psha1, const char **pcn,
                                   const char **perr, apr_pool_t *p)
 {
+    apr_int64_t not_after;
+    return wm_cert_check_client_until(ca, pem, psha1, pcn, &not_after, perr,
+                                      p);
+}
+
+apr_status_t wm_cert_check_client_until(const wm_ca_t *ca, const char *pem,
+                                        const char **psha1, const char **pcn,
+                                        apr_int64_t *pnot_after,
+                                        const char **perr, apr_pool_t *p)
+{
+    apr_status_t rv;
     BIO *bio;
     X509 *cert;
 
     *psha1 = *pcn = NULL;
+    *pnot_after = 0;
     if (!pem || !*pem || !(bio = BIO_new_mem_buf(pem, -1))) {
         *perr = "no client certificate";
         return APR_EINVAL;
@@ -426,5 +438,9 @@ apr_status_t wm_cert_check_client(const wm_ca_t *ca, const char *pem,
         return APR_EINVAL;
     }
     apr_pool_cleanup_register(p, cert, x509_cleanup, apr_pool_cleanup_null);
-    return wm_cert_check_issued(ca, cert, psha1, pcn, perr, p);
+    if ((rv = wm_cert_check_issued(ca, cert, psha1, pcn, perr, p))) {
+        return rv;
+    }
+    *pnot_after = asn1_time_to_epoch(X509_get0_notAfter(cert));
+    return APR_SUCCESS;
 }
