@@ -219,6 +219,22 @@ END {
         printf "  %s change: one profile changed, its new version verified on its %d devices in %.1f s, %d operations sent (%s), %d sessions at %.0f/s\n", name[dn], kv(prof_change[dn], "devices"), kv(prof_change[dn], "seconds"), kv(prof_change[dn], "ops"), (kv(prof_change[dn], "ops") == kv(prof_change[dn], "devices") ? "once to each device" : "not once each"), kv(r, "sessions"), kv(r, "rate")
     }
     if (prof_header) print ""
+    if (("node-a-pgsql" in res) && ("node-b-pgsql" in res)) {
+        a = res["node-a-pgsql"]; b = res["node-b-pgsql"]; one = res["pgsql-" large]
+        printf "two httpd nodes on one PostgreSQL, %d devices, half each, on this one machine (the nodes, the database and the load generators share its 2 cores):\n", large
+        printf "  node A %.1f/s (p99 %.2f ms), node B %.1f/s (p99 %.2f ms): %.1f/s together, %s of one node's %.1f/s; %d errors\n", kv(a, "rate"), kv(a, "p99_ms"), kv(b, "rate"), kv(b, "p99_ms"), kv(a, "rate") + kv(b, "rate"), pct(kv(a, "rate") + kv(b, "rate"), kv(one, "rate")), kv(one, "rate"), kv(a, "errors") + kv(b, "errors")
+    }
+    split("tls-sqlite3 tls-pgsql sqlite3 pgsql", gl, " ")
+    gname["tls-sqlite3"] = "certificates, SQLite"; gname["tls-pgsql"] = "certificates, PostgreSQL"
+    gname["sqlite3"] = "digest, SQLite"; gname["pgsql"] = "digest, PostgreSQL"
+    ghead = 0
+    for (k = 1; k <= 4; k++) {
+        l = gl[k] "-" large
+        if (!(l in res)) continue
+        if (!ghead++) print "devices one node serves at a 15-minute poll (the measured rate x 900 s; at half load, as a node should run, half that):"
+        printf "  %-28s %9.0f devices at full load, %9.0f at half load\n", gname[gl[k]], kv(res[l], "rate") * 900, kv(res[l], "rate") * 450
+    }
+    if (ghead) print ""
     print ""
     print "targets (met needs zero errors)"
     if (big != "") {

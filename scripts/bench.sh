@@ -660,6 +660,52 @@ record "rsa_sign single=$RSA1 multi=$RSAN"
 : >"$W/htdocs/ready.txt"
 REPLY_BYTES=
 
+# two_nodes DRIVER DEVICES: a second httpd on the same database (its own
+# port, pid file and runtime folder, the same configuration otherwise), as
+# a second node behind a balancer; each node gets half the fleet and as
+# many connections as the single node had. Both nodes share this
+# machine's cores with each other, the database and the load generators.
+two_nodes() {
+    port2=$((PORT + 3))
+    mkdir -p "$W/run2"
+    sed -e "s#^Listen 127.0.0.1:$PORT\$#Listen 127.0.0.1:$port2#" \
+        -e "s#^PidFile .*#PidFile \"$W/run2/httpd.pid\"#" \
+        -e "s#^DefaultRuntimeDir .*#DefaultRuntimeDir \"$W/run2\"#" \
+        -e "s#^ErrorLog .*#ErrorLog \"$W/logs/error_log2\"#" \
+        "$W/httpd.conf" >"$W/httpd2.conf"
+    "$APACHE2" -f "$W/httpd2.conf" -k start
+    i=0
+    until "$LOADGEN" -p "$port2" --static /ready.txt -n 1 >/dev/null 2>&1; do
+        [ $i -lt 100 ] || die "the second node does not answer (see $W/logs/error_log2)"
+        sleep 0.1
+        i=$((i + 1))
+    done
+    half=$(($2 / 2))
+    state=$W/state/$1-$2
+    awk -v h="$half" '$1 < h' "$state" >"$state.a"
+    awk -v h="$half" '$1 >= h' "$state" >"$state.b"
+    # Every device of the fleet is due again.
+    sleep "$SEEN_GAP"
+    "$LOADGEN" -p "$PORT" -c "$CONNS" -d "$SECONDS_RUN" -w "$WARMUP" \
+        --first 0 --devices "$half" --seed "$SEED" --state "$state.a" \
+        --answer $(pace "$2") --label "node-a-$1" >"$W/out-a.txt" &
+    pa=$!
+    "$LOADGEN" -p "$port2" -c "$CONNS" -d "$SECONDS_RUN" -w "$WARMUP" \
+        --first "$half" --devices $(($2 - half)) --seed "$SEED" \
+        --state "$state.b" --answer $(pace "$2") --label "node-b-$1" \
+        >"$W/out-b.txt" &
+    pb=$!
+    ok=1
+    wait "$pa" || ok=0
+    wait "$pb" || ok=0
+    "$APACHE2" -f "$W/httpd2.conf" -k stop
+    [ $ok = 1 ] || { cat "$W/out-a.txt" "$W/out-b.txt" >&2; die "loadgen reported errors"; }
+    for f in "$W/out-a.txt" "$W/out-b.txt"; do
+        sed -n 2p "$f" >&2
+        record "$(grep '^RESULT' "$f")"
+    done
+}
+
 # --- the TLS runs (the headline; BENCH_TLS=0 skips them) -----------------------
 
 if [ "$TLS_ON" = 1 ]; then
@@ -709,6 +755,10 @@ for driver in $DRIVERS; do
             checkin "$driver-$n" "$driver" "$n" "$SECONDS_RUN" "$WARMUP"
         fi
         [ -n "$REPLY_BYTES" ] || REPLY_BYTES=$(field "$line" reply_bytes)
+        if [ "$driver" = pgsql ] && [ "$n" = "$LARGE" ]; then
+            say "pgsql, $n devices: two httpd nodes on one database"
+            two_nodes "$driver" "$n"
+        fi
         if [ "$driver" = sqlite3 ] && [ "$n" = "$LARGE" ]; then
             # Baselines on this very httpd, still holding the large fleet.
             head -c "$REPLY_BYTES" /dev/zero | tr '\0' 'x' >"$W/htdocs/reply.xml"
