@@ -222,7 +222,7 @@ END {
     if (("node-a-pgsql" in res) && ("node-b-pgsql" in res)) {
         a = res["node-a-pgsql"]; b = res["node-b-pgsql"]; one = res["pgsql-" large]
         printf "two httpd nodes on one PostgreSQL, %d devices, half each, on this one machine (the nodes, the database and the load generators share its 2 cores):\n", large
-        printf "  node A %.1f/s (p99 %.2f ms), node B %.1f/s (p99 %.2f ms): %.1f/s together, %s of one node's %.1f/s; %d errors\n", kv(a, "rate"), kv(a, "p99_ms"), kv(b, "rate"), kv(b, "p99_ms"), kv(a, "rate") + kv(b, "rate"), pct(kv(a, "rate") + kv(b, "rate"), kv(one, "rate")), kv(one, "rate"), kv(a, "errors") + kv(b, "errors")
+        printf "  node A %.1f/s (p99 %.2f ms), node B %.1f/s (p99 %.2f ms): %.1f/s together, %s of the single node (%.1f/s); %d errors\n", kv(a, "rate"), kv(a, "p99_ms"), kv(b, "rate"), kv(b, "p99_ms"), kv(a, "rate") + kv(b, "rate"), pct(kv(a, "rate") + kv(b, "rate"), kv(one, "rate")), kv(one, "rate"), kv(a, "errors") + kv(b, "errors")
     }
     split("tls-sqlite3 tls-pgsql sqlite3 pgsql", gl, " ")
     gname["tls-sqlite3"] = "certificates, SQLite"; gname["tls-pgsql"] = "certificates, PostgreSQL"
