@@ -35,8 +35,20 @@
  * meet only SQLite's own lock. NULL (no locking) until wm_store_child_init. */
 static apr_thread_mutex_t *sqlite_writes;
 
-/* A key in the prepared hash saying this connection is set up. */
+/* A key in the prepared hash saying this connection is set up; its value
+ * is the connection's wm_store_conn_t. */
 #define READY_LABEL "wm_store_ready"
+
+/* A PostgreSQL connection idle this long is asked whether its backend
+ * still has the statements (check_pgsql) before it is used again. */
+#define PG_IDLE_CHECK apr_time_from_sec(1)
+
+/* What the store keeps of one pooled connection, in the connection's own
+ * pool, beside its prepared statements. */
+typedef struct wm_store_conn_t {
+    apr_time_t used;  /* when a unit of work last attached to it */
+    int suspect;      /* a statement failed on it since the last check */
+} wm_store_conn_t;
 
 /* ------------------------------------------------------------ migrations */
 
@@ -313,10 +325,12 @@ static const wm_store_sql_t statements[] = {
     {"wm_nonce_list",
      "SELECT nonce, session_id FROM nonces WHERE device_id = %s AND "
      "expires > " INT_ARG},
-    /* Binds an unused nonce to the session that used it first. */
+    /* Binds an unused nonce to the session that used it first, with the
+     * MsgID of that first message (NULL when it has none that counts):
+     * one write of the row where a bind and wm_nonce_msg were two. */
     {"wm_nonce_bind",
-     "UPDATE nonces SET session_id = %s WHERE nonce = %s AND device_id = %s "
-     "AND session_id IS NULL"},
+     "UPDATE nonces SET session_id = %s, msg_id = " INT_ARG " WHERE nonce = "
+     "%s AND device_id = %s AND session_id IS NULL"},
     /* The nonce of a session that ends becomes the next session's. */
     {"wm_nonce_rotate",
      "UPDATE nonces SET nonce = %s, session_id = NULL, msg_id = NULL, "
@@ -415,6 +429,11 @@ apr_status_t wm_store_db_error(wm_store_t *st, int rc, const char *what,
     const char *msg = apr_dbd_error(st->driver, st->handle, rc);
     st->err =
         apr_psprintf(p, "%s failed: %s", what, msg ? msg : "(no message)");
+    if (st->conn) {
+        /* The backend may be gone: mod_dbd resets a broken connection onto
+         * a new backend, which has none of the statements. */
+        st->conn->suspect = 1;
+    }
     wm_log(WM_LOG_DEBUG, 0, p, WM_LOGNO(00018) "store: %s", st->err);
     return APR_EGENERAL;
 }
@@ -828,21 +847,34 @@ static apr_status_t setup_connection(wm_store_t *st, apr_pool_t *conn_pool,
             apr_hash_set(st->prepared, q->label, APR_HASH_KEY_STRING, ps);
         }
     }
-    apr_hash_set(st->prepared, READY_LABEL, APR_HASH_KEY_STRING, st);
+    apr_hash_set(st->prepared, READY_LABEL, APR_HASH_KEY_STRING,
+                 apr_pcalloc(conn_pool, sizeof(wm_store_conn_t)));
     return APR_SUCCESS;
 }
 
 /* PostgreSQL keeps prepared statements per backend. After the server
  * restarts, a pooled connection is dead though libpq does not know it yet
  * (mod_dbd's check passes); once a query fails, apr_dbd_check_conn resets
- * it onto a new backend, which has none of the statements. One cheap
- * catalog query tells, and the connection is reset and set up again at
- * once, so the first request after an outage already works. */
-static apr_status_t check_pgsql(wm_store_t *st, apr_pool_t *p)
+ * it onto a new backend, which has none of the statements. One catalog
+ * query tells, and the connection is reset and set up again at once, so
+ * the first request after an outage already works.
+ *
+ * The query materialises every prepared statement of the backend (about
+ * a hundred, with their text): it cost more than any statement of a
+ * check-in, on every request. So it runs only when the answer may have
+ * changed: after a statement failed on this connection, or when the
+ * connection sat idle long enough for the server to have restarted. A
+ * connection in steady use that meets a restart fails one request, and
+ * is checked before the next. */
+static apr_status_t check_pgsql(wm_store_t *st, wm_store_conn_t *conn,
+                                apr_time_t now, apr_pool_t *p)
 {
     const char *n = NULL;
     apr_status_t rv;
 
+    if (!conn->suspect && now - conn->used < PG_IDLE_CHECK) {
+        return APR_SUCCESS;
+    }
     rv = wm_store_select(st,
                          "SELECT COUNT(*) FROM pg_prepared_statements "
                          "WHERE name = 'wm_device_get'",
@@ -853,6 +885,7 @@ static apr_status_t check_pgsql(wm_store_t *st, apr_pool_t *p)
         }
         n = "0";
     }
+    conn->suspect = 0;
     if (n && !strcmp(n, "0")) {
         apr_hash_set(st->prepared, READY_LABEL, APR_HASH_KEY_STRING, NULL);
     }
@@ -864,6 +897,8 @@ apr_status_t wm_store_attach(wm_store_t **pst, const apr_dbd_driver_t *driver,
                              apr_pool_t *conn_pool, apr_pool_t *p)
 {
     wm_store_t *st = apr_pcalloc(p, sizeof(*st));
+    wm_store_conn_t *conn;
+    apr_time_t now = apr_time_now();
     apr_status_t rv;
 
     *pst = NULL;
@@ -879,8 +914,8 @@ apr_status_t wm_store_attach(wm_store_t **pst, const apr_dbd_driver_t *driver,
                apr_dbd_name(driver));
         return APR_ENOTIMPL;
     }
-    if ((st->pgsql && apr_hash_get(prepared, READY_LABEL, APR_HASH_KEY_STRING)
-         && (rv = check_pgsql(st, p)))
+    conn = apr_hash_get(prepared, READY_LABEL, APR_HASH_KEY_STRING);
+    if ((st->pgsql && conn && (rv = check_pgsql(st, conn, now, p)))
         || (!apr_hash_get(prepared, READY_LABEL, APR_HASH_KEY_STRING)
             && (rv = setup_connection(st, conn_pool, p)))) {
         wm_log(WM_LOG_ERR, 0, p,
@@ -889,6 +924,8 @@ apr_status_t wm_store_attach(wm_store_t **pst, const apr_dbd_driver_t *driver,
                apr_dbd_name(driver), wm_store_error(st));
         return rv;
     }
+    st->conn = apr_hash_get(prepared, READY_LABEL, APR_HASH_KEY_STRING);
+    st->conn->used = now;
     *pst = st;
     return APR_SUCCESS;
 }
@@ -1298,9 +1335,11 @@ apr_status_t wm_store_nonces_get(wm_store_t *st, const char *device_id,
 
 apr_status_t wm_store_nonce_bind(wm_store_t *st, const char *nonce,
                                  const char *device_id, const char *session_id,
-                                 int *pbound, apr_pool_t *p)
+                                 apr_int64_t msg_id, int *pbound,
+                                 apr_pool_t *p)
 {
-    return wm_store_run(st, "wm_nonce_bind", pbound, p, 3, session_id, nonce,
+    return wm_store_run(st, "wm_nonce_bind", pbound, p, 4, session_id,
+                        msg_id > 0 ? wm_store_i64(msg_id, p) : NULL, nonce,
                         device_id);
 }
 
