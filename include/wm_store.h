@@ -22,7 +22,7 @@
 #include <apr_tables.h>
 
 /** The schema version this build creates and expects. */
-#define WM_STORE_SCHEMA_VERSION 5
+#define WM_STORE_SCHEMA_VERSION 6
 
 /** A store bound to one database connection for one unit of work. */
 typedef struct wm_store_t {

@@ -218,12 +218,44 @@ static const char *const migration_5[] = {
     "CREATE INDEX devices_name ON devices (device_name)",
     NULL};
 
+/* 6: the rows every check-in writes, updated in place. PostgreSQL writes
+ * a new row version on each UPDATE; when no indexed column changes and
+ * the row's page has room, the version stays on the page and no index
+ * gets an entry (a HOT update). A digest session's nonce row is bound
+ * and rotated in each session, and rotation changed two indexed columns
+ * (the nonce, its primary key, and expires): three index entries per
+ * session, and as many dead ones for VACUUM. Every statement finds a
+ * nonce by its device (nonces_device), none by the nonce alone, and the
+ * hourly purge reads the table whole; so the table is rebuilt without
+ * those two indexes (SQLite cannot drop a primary key in place). On
+ * PostgreSQL, pages of devices and nonces keep 10% free, so that the
+ * first update of a freshly loaded row (last_seen, the nonce) stays on
+ * its page too: a full page sends the new version elsewhere, with an
+ * entry in each of the devices table's seven indexes. "@PG@" marks a
+ * statement for PostgreSQL only. */
+static const char *const migration_6[] = {
+    "CREATE TABLE nonces_v6 ("
+    " nonce VARCHAR(64) NOT NULL,"
+    " device_id VARCHAR(255) NOT NULL,"
+    " expires BIGINT NOT NULL,"
+    " session_id VARCHAR(64),"
+    " msg_id BIGINT)",
+    "INSERT INTO nonces_v6 (nonce, device_id, expires, session_id, msg_id) "
+    "SELECT nonce, device_id, expires, session_id, msg_id FROM nonces",
+    "DROP TABLE nonces",
+    "ALTER TABLE nonces_v6 RENAME TO nonces",
+    "CREATE INDEX nonces_device ON nonces (device_id)",
+    "@PG@ALTER TABLE nonces SET (fillfactor = 90)",
+    "@PG@ALTER TABLE devices SET (fillfactor = 90)",
+    NULL};
+
 static const char *const *const migrations[] = {
     migration_1,
     migration_2,
     migration_3,
     migration_4,
     migration_5,
+    migration_6,
 };
 
 /* One migration per schema version, no more, no fewer. */
@@ -677,10 +709,18 @@ const char *wm_store_entry(wm_store_t *st, apr_dbd_row_t *row, int col,
 
 /* ----------------------------------------------------------- set-up */
 
+/* The statement in this dialect, or NULL when it is not for it. */
 static const char *ddl_for(wm_store_t *st, const char *ddl, apr_pool_t *p)
 {
-    const char *at = strstr(ddl, "@ID@");
-    if (!at) {
+    const char *at;
+
+    if (!strncmp(ddl, "@PG@", 4)) {
+        if (!st->pgsql) {
+            return NULL;
+        }
+        ddl += 4;
+    }
+    if (!(at = strstr(ddl, "@ID@"))) {
         return ddl;
     }
     return apr_pstrcat(p, apr_pstrmemdup(p, ddl, (apr_size_t)(at - ddl)),
@@ -743,7 +783,8 @@ static apr_status_t migrate(wm_store_t *st, apr_pool_t *p)
     for (v = version + 1; v <= WM_STORE_SCHEMA_VERSION; v++) {
         ddl = migrations[v - 1];
         for (i = 0; ddl[i]; i++) {
-            if ((rv = wm_store_exec(st, ddl_for(st, ddl[i], p), p))) {
+            const char *sql = ddl_for(st, ddl[i], p);
+            if (sql && (rv = wm_store_exec(st, sql, p))) {
                 goto leave;
             }
         }
