@@ -306,7 +306,7 @@ pg_start() {
     # Durable as shipped (fsync and synchronous_commit on): every check-in
     # waits for its commit's WAL flush, as README.md ("PostgreSQL at
     # scale") recommends for production. More memory than the 128 MB
-    # default, so that the 100,000-device tables and indexes (about 90 MB)
+    # default, so that the 100,000-device tables and indexes (about 140 MB)
     # stay in shared buffers. Checkpoints further apart than the 5-minute
     # default: each first change of a page after a checkpoint writes the
     # whole page to the WAL, which on tables updated at random (every
