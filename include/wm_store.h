@@ -22,7 +22,7 @@
 #include <apr_tables.h>
 
 /** The schema version this build creates and expects. */
-#define WM_STORE_SCHEMA_VERSION 5
+#define WM_STORE_SCHEMA_VERSION 6
 
 /** A store bound to one database connection for one unit of work. */
 typedef struct wm_store_t {
@@ -33,6 +33,7 @@ typedef struct wm_store_t {
     const char *err;      /* the last database error, or NULL */
     int in_tx;            /* inside wm_store_begin .. commit/rollback */
     int locked;           /* holds this process's SQLite write lock */
+    struct wm_store_conn_t *conn; /* the connection's own state, or NULL */
 } wm_store_t;
 
 /** Creates this process's SQLite write lock (see wm_store.c); call once
@@ -225,11 +226,14 @@ apr_status_t wm_store_nonces_get(wm_store_t *st, const char *device_id,
                                  apr_int64_t now, apr_array_header_t **pout,
                                  apr_pool_t *p);
 
-/** Binds an unused nonce to session_id; *pbound is 1 when this call bound
- *  it, 0 when it was already bound (a replay) or is unknown. */
+/** Binds an unused nonce to session_id and records msg_id as the
+ *  session's last MsgID (0: none yet), in one write; *pbound is 1 when
+ *  this call bound it, 0 when it was already bound (a replay) or is
+ *  unknown. */
 apr_status_t wm_store_nonce_bind(wm_store_t *st, const char *nonce,
                                  const char *device_id, const char *session_id,
-                                 int *pbound, apr_pool_t *p);
+                                 apr_int64_t msg_id, int *pbound,
+                                 apr_pool_t *p);
 
 /** Replaces a spent nonce (that of a session that ended) by next,
  *  unbound, good until expires: one write where a delete and an insert

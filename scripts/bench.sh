@@ -335,10 +335,17 @@ pg_start() {
     chmod 0700 "$W/pg"
     runuser -u postgres -- "$PGBIN/initdb" -D "$W/pg" -A trust -U postgres \
         -E UTF8 --no-sync >/dev/null
-    # Durable as shipped (fsync and synchronous_commit on); more memory for
-    # the 100,000-device tables than the 128 MB default.
+    # Durable as shipped (fsync and synchronous_commit on): every check-in
+    # waits for its commit's WAL flush, as README.md ("PostgreSQL at
+    # scale") recommends for production. More memory than the 128 MB
+    # default, so that the 100,000-device tables and indexes (about 140 MB)
+    # stay in shared buffers. Checkpoints further apart than the 5-minute
+    # default: each first change of a page after a checkpoint writes the
+    # whole page to the WAL, which on tables updated at random (every
+    # check-in writes its device's row and nonce) is most of the WAL.
+    # BENCH_PG_OPTS adds settings (e.g. "-c synchronous_commit=off").
     runuser -u postgres -- "$PGBIN/pg_ctl" -D "$W/pg" -l "$W/pg/postgresql.log" \
-        -o "-c listen_addresses='' -k $W/pgsock -p $PGPORT -c shared_buffers=256MB -c max_connections=200" \
+        -o "-c listen_addresses='' -k $W/pgsock -p $PGPORT -c shared_buffers=256MB -c max_connections=200 -c checkpoint_timeout=15min -c max_wal_size=4GB ${BENCH_PG_OPTS:-}" \
         -w start >/dev/null
     PG_STARTED=1
 }
@@ -359,7 +366,13 @@ fresh_db() {
     pgsql)
         [ -n "$PG_STARTED" ] || pg_start
         psql_run -d postgres -c "DROP DATABASE IF EXISTS winmdm" -c "CREATE DATABASE winmdm"
-        write_conf pgsql "host=$W/pgsock port=$PGPORT dbname=winmdm user=postgres" 25
+        # 8 connections per child, not one per thread (25): a check-in
+        # holds its connection only from its first statement to the end
+        # of the request, and PostgreSQL on 2 cores runs 2 backends at
+        # once; more connections add backends that wait on the CPU and
+        # on each other's locks. 2 to 4 children x 8 stay well below
+        # max_connections. BENCH_PG_DBDMAX overrides it.
+        write_conf pgsql "host=$W/pgsock port=$PGPORT dbname=winmdm user=postgres" "${BENCH_PG_DBDMAX:-8}"
         ;;
     esac
     start_httpd

@@ -137,17 +137,32 @@ typedef enum { AUTH_OK, AUTH_REFUSED, AUTH_ERROR } auth_e;
 /* Within a digest session each message's MsgID must be greater than the
  * last one accepted on its nonce: a copy of a message of an open session,
  * sent again, is a replay (the nonce alone would accept it). */
-static auth_e check_msg_id(dm_t *dm, const char *nonce)
+static apr_int64_t msg_id_of(const wm_syncml_hdr_t *h)
 {
-    const char *m = dm->hdr->msg_id;
+    const char *m = h->msg_id;
     apr_int64_t id;
     char *end;
-    int accepted = 0;
 
     if (!m || !*m || strlen(m) > 18 || (id = apr_strtoi64(m, &end, 10)) <= 0 ||
         *end) {
+        return 0;
+    }
+    return id;
+}
+
+/* bound_now: the nonce was bound by this very message, which recorded its
+ * MsgID with the binding (wm_store_nonce_bind): nothing more to write. */
+static auth_e check_msg_id(dm_t *dm, const char *nonce, int bound_now)
+{
+    apr_int64_t id = msg_id_of(dm->hdr);
+    int accepted = 0;
+
+    if (!id) {
         dm->res->reason = "the MsgID is not a positive number";
         return AUTH_REFUSED;
+    }
+    if (bound_now) {
+        return AUTH_OK;
     }
     if (wm_store_nonce_msg(dm->st, nonce, dm->dev->device_id,
                            dm->hdr->session_id, id, &accepted, dm->p)) {
@@ -198,18 +213,18 @@ static auth_e check_digest(dm_t *dm)
         dm->nonce_used = n->key;
         if (n->value) {
             if (!strcmp(n->value, h->session_id)) {
-                return check_msg_id(dm, n->key);
+                return check_msg_id(dm, n->key, 0);
             }
             dm->res->reason = "the nonce belongs to another session";
             return AUTH_REFUSED;
         }
         if (wm_store_nonce_bind(dm->st, n->key, dm->dev->device_id,
-                                h->session_id, &bound, dm->p)) {
+                                h->session_id, msg_id_of(h), &bound, dm->p)) {
             return AUTH_ERROR;
         }
         if (bound == 1) {
             dm->nonces_bound++;
-            return check_msg_id(dm, n->key);
+            return check_msg_id(dm, n->key, 1);
         }
         dm->res->reason = "the nonce was just used by another session";
         return AUTH_REFUSED;

@@ -35,8 +35,20 @@
  * meet only SQLite's own lock. NULL (no locking) until wm_store_child_init. */
 static apr_thread_mutex_t *sqlite_writes;
 
-/* A key in the prepared hash saying this connection is set up. */
+/* A key in the prepared hash saying this connection is set up; its value
+ * is the connection's wm_store_conn_t. */
 #define READY_LABEL "wm_store_ready"
+
+/* A PostgreSQL connection idle this long is asked whether its backend
+ * still has the statements (check_pgsql) before it is used again. */
+#define PG_IDLE_CHECK apr_time_from_sec(1)
+
+/* What the store keeps of one pooled connection, in the connection's own
+ * pool, beside its prepared statements. */
+typedef struct wm_store_conn_t {
+    apr_time_t used;  /* when a unit of work last attached to it */
+    int suspect;      /* a statement failed on it since the last check */
+} wm_store_conn_t;
 
 /* ------------------------------------------------------------ migrations */
 
@@ -206,12 +218,44 @@ static const char *const migration_5[] = {
     "CREATE INDEX devices_name ON devices (device_name)",
     NULL};
 
+/* 6: the rows every check-in writes, updated in place. PostgreSQL writes
+ * a new row version on each UPDATE; when no indexed column changes and
+ * the row's page has room, the version stays on the page and no index
+ * gets an entry (a HOT update). A digest session's nonce row is bound
+ * and rotated in each session, and rotation changed two indexed columns
+ * (the nonce, its primary key, and expires): three index entries per
+ * session, and as many dead ones for VACUUM. Every statement finds a
+ * nonce by its device (nonces_device), none by the nonce alone, and the
+ * hourly purge reads the table whole; so the table is rebuilt without
+ * those two indexes (SQLite cannot drop a primary key in place). On
+ * PostgreSQL, pages of devices and nonces keep 10% free, so that the
+ * first update of a freshly loaded row (last_seen, the nonce) stays on
+ * its page too: a full page sends the new version elsewhere, with an
+ * entry in each of the devices table's seven indexes. "@PG@" marks a
+ * statement for PostgreSQL only. */
+static const char *const migration_6[] = {
+    "CREATE TABLE nonces_v6 ("
+    " nonce VARCHAR(64) NOT NULL,"
+    " device_id VARCHAR(255) NOT NULL,"
+    " expires BIGINT NOT NULL,"
+    " session_id VARCHAR(64),"
+    " msg_id BIGINT)",
+    "INSERT INTO nonces_v6 (nonce, device_id, expires, session_id, msg_id) "
+    "SELECT nonce, device_id, expires, session_id, msg_id FROM nonces",
+    "DROP TABLE nonces",
+    "ALTER TABLE nonces_v6 RENAME TO nonces",
+    "CREATE INDEX nonces_device ON nonces (device_id)",
+    "@PG@ALTER TABLE nonces SET (fillfactor = 90)",
+    "@PG@ALTER TABLE devices SET (fillfactor = 90)",
+    NULL};
+
 static const char *const *const migrations[] = {
     migration_1,
     migration_2,
     migration_3,
     migration_4,
     migration_5,
+    migration_6,
 };
 
 /* One migration per schema version, no more, no fewer. */
@@ -313,10 +357,12 @@ static const wm_store_sql_t statements[] = {
     {"wm_nonce_list",
      "SELECT nonce, session_id FROM nonces WHERE device_id = %s AND "
      "expires > " INT_ARG},
-    /* Binds an unused nonce to the session that used it first. */
+    /* Binds an unused nonce to the session that used it first, with the
+     * MsgID of that first message (NULL when it has none that counts):
+     * one write of the row where a bind and wm_nonce_msg were two. */
     {"wm_nonce_bind",
-     "UPDATE nonces SET session_id = %s WHERE nonce = %s AND device_id = %s "
-     "AND session_id IS NULL"},
+     "UPDATE nonces SET session_id = %s, msg_id = " INT_ARG " WHERE nonce = "
+     "%s AND device_id = %s AND session_id IS NULL"},
     /* The nonce of a session that ends becomes the next session's. */
     {"wm_nonce_rotate",
      "UPDATE nonces SET nonce = %s, session_id = NULL, msg_id = NULL, "
@@ -415,6 +461,11 @@ apr_status_t wm_store_db_error(wm_store_t *st, int rc, const char *what,
     const char *msg = apr_dbd_error(st->driver, st->handle, rc);
     st->err =
         apr_psprintf(p, "%s failed: %s", what, msg ? msg : "(no message)");
+    if (st->conn) {
+        /* The backend may be gone: mod_dbd resets a broken connection onto
+         * a new backend, which has none of the statements. */
+        st->conn->suspect = 1;
+    }
     wm_log(WM_LOG_DEBUG, 0, p, WM_LOGNO(00018) "store: %s", st->err);
     return APR_EGENERAL;
 }
@@ -658,10 +709,18 @@ const char *wm_store_entry(wm_store_t *st, apr_dbd_row_t *row, int col,
 
 /* ----------------------------------------------------------- set-up */
 
+/* The statement in this dialect, or NULL when it is not for it. */
 static const char *ddl_for(wm_store_t *st, const char *ddl, apr_pool_t *p)
 {
-    const char *at = strstr(ddl, "@ID@");
-    if (!at) {
+    const char *at;
+
+    if (!strncmp(ddl, "@PG@", 4)) {
+        if (!st->pgsql) {
+            return NULL;
+        }
+        ddl += 4;
+    }
+    if (!(at = strstr(ddl, "@ID@"))) {
         return ddl;
     }
     return apr_pstrcat(p, apr_pstrmemdup(p, ddl, (apr_size_t)(at - ddl)),
@@ -724,7 +783,8 @@ static apr_status_t migrate(wm_store_t *st, apr_pool_t *p)
     for (v = version + 1; v <= WM_STORE_SCHEMA_VERSION; v++) {
         ddl = migrations[v - 1];
         for (i = 0; ddl[i]; i++) {
-            if ((rv = wm_store_exec(st, ddl_for(st, ddl[i], p), p))) {
+            const char *sql = ddl_for(st, ddl[i], p);
+            if (sql && (rv = wm_store_exec(st, sql, p))) {
                 goto leave;
             }
         }
@@ -828,21 +888,34 @@ static apr_status_t setup_connection(wm_store_t *st, apr_pool_t *conn_pool,
             apr_hash_set(st->prepared, q->label, APR_HASH_KEY_STRING, ps);
         }
     }
-    apr_hash_set(st->prepared, READY_LABEL, APR_HASH_KEY_STRING, st);
+    apr_hash_set(st->prepared, READY_LABEL, APR_HASH_KEY_STRING,
+                 apr_pcalloc(conn_pool, sizeof(wm_store_conn_t)));
     return APR_SUCCESS;
 }
 
 /* PostgreSQL keeps prepared statements per backend. After the server
  * restarts, a pooled connection is dead though libpq does not know it yet
  * (mod_dbd's check passes); once a query fails, apr_dbd_check_conn resets
- * it onto a new backend, which has none of the statements. One cheap
- * catalog query tells, and the connection is reset and set up again at
- * once, so the first request after an outage already works. */
-static apr_status_t check_pgsql(wm_store_t *st, apr_pool_t *p)
+ * it onto a new backend, which has none of the statements. One catalog
+ * query tells, and the connection is reset and set up again at once, so
+ * the first request after an outage already works.
+ *
+ * The query materialises every prepared statement of the backend (about
+ * a hundred, with their text): it cost more than any statement of a
+ * check-in, on every request. So it runs only when the answer may have
+ * changed: after a statement failed on this connection, or when the
+ * connection sat idle long enough for the server to have restarted. A
+ * connection in steady use that meets a restart fails one request, and
+ * is checked before the next. */
+static apr_status_t check_pgsql(wm_store_t *st, wm_store_conn_t *conn,
+                                apr_time_t now, apr_pool_t *p)
 {
     const char *n = NULL;
     apr_status_t rv;
 
+    if (!conn->suspect && now - conn->used < PG_IDLE_CHECK) {
+        return APR_SUCCESS;
+    }
     rv = wm_store_select(st,
                          "SELECT COUNT(*) FROM pg_prepared_statements "
                          "WHERE name = 'wm_device_get'",
@@ -853,6 +926,7 @@ static apr_status_t check_pgsql(wm_store_t *st, apr_pool_t *p)
         }
         n = "0";
     }
+    conn->suspect = 0;
     if (n && !strcmp(n, "0")) {
         apr_hash_set(st->prepared, READY_LABEL, APR_HASH_KEY_STRING, NULL);
     }
@@ -864,6 +938,8 @@ apr_status_t wm_store_attach(wm_store_t **pst, const apr_dbd_driver_t *driver,
                              apr_pool_t *conn_pool, apr_pool_t *p)
 {
     wm_store_t *st = apr_pcalloc(p, sizeof(*st));
+    wm_store_conn_t *conn;
+    apr_time_t now = apr_time_now();
     apr_status_t rv;
 
     *pst = NULL;
@@ -879,8 +955,8 @@ apr_status_t wm_store_attach(wm_store_t **pst, const apr_dbd_driver_t *driver,
                apr_dbd_name(driver));
         return APR_ENOTIMPL;
     }
-    if ((st->pgsql && apr_hash_get(prepared, READY_LABEL, APR_HASH_KEY_STRING)
-         && (rv = check_pgsql(st, p)))
+    conn = apr_hash_get(prepared, READY_LABEL, APR_HASH_KEY_STRING);
+    if ((st->pgsql && conn && (rv = check_pgsql(st, conn, now, p)))
         || (!apr_hash_get(prepared, READY_LABEL, APR_HASH_KEY_STRING)
             && (rv = setup_connection(st, conn_pool, p)))) {
         wm_log(WM_LOG_ERR, 0, p,
@@ -889,6 +965,8 @@ apr_status_t wm_store_attach(wm_store_t **pst, const apr_dbd_driver_t *driver,
                apr_dbd_name(driver), wm_store_error(st));
         return rv;
     }
+    st->conn = apr_hash_get(prepared, READY_LABEL, APR_HASH_KEY_STRING);
+    st->conn->used = now;
     *pst = st;
     return APR_SUCCESS;
 }
@@ -1298,9 +1376,11 @@ apr_status_t wm_store_nonces_get(wm_store_t *st, const char *device_id,
 
 apr_status_t wm_store_nonce_bind(wm_store_t *st, const char *nonce,
                                  const char *device_id, const char *session_id,
-                                 int *pbound, apr_pool_t *p)
+                                 apr_int64_t msg_id, int *pbound,
+                                 apr_pool_t *p)
 {
-    return wm_store_run(st, "wm_nonce_bind", pbound, p, 3, session_id, nonce,
+    return wm_store_run(st, "wm_nonce_bind", pbound, p, 4, session_id,
+                        msg_id > 0 ? wm_store_i64(msg_id, p) : NULL, nonce,
                         device_id);
 }
 

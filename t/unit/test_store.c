@@ -307,7 +307,7 @@ START_TEST(msg_ids_grow_within_a_session)
     int ok = -1, bound = 0, rotated = 0;
 
     wm_store_nonce_put(st, "N1", "DEV", 9000, wm_test_pool);
-    wm_store_nonce_bind(st, "N1", "DEV", "S1", &bound, wm_test_pool);
+    wm_store_nonce_bind(st, "N1", "DEV", "S1", 0, &bound, wm_test_pool);
     ck_assert_int_eq(bound, 1);
     wm_store_nonce_msg(st, "N1", "DEV", "S1", 1, &ok, wm_test_pool);
     ck_assert_int_eq(ok, 1);
@@ -321,8 +321,12 @@ START_TEST(msg_ids_grow_within_a_session)
     ck_assert_int_eq(ok, 0);
     wm_store_nonce_rotate(st, "DEV", "N1", "N2", 9000, &rotated, wm_test_pool);
     ck_assert_int_eq(rotated, 1);
-    wm_store_nonce_bind(st, "N2", "DEV", "S3", &bound, wm_test_pool);
-    wm_store_nonce_msg(st, "N2", "DEV", "S3", 1, &ok, wm_test_pool);
+    /* Bound with its first message's MsgID: that MsgID is taken. */
+    wm_store_nonce_bind(st, "N2", "DEV", "S3", 4, &bound, wm_test_pool);
+    ck_assert_int_eq(bound, 1);
+    wm_store_nonce_msg(st, "N2", "DEV", "S3", 4, &ok, wm_test_pool);
+    ck_assert_int_eq(ok, 0);
+    wm_store_nonce_msg(st, "N2", "DEV", "S3", 5, &ok, wm_test_pool);
     ck_assert_int_eq(ok, 1);
 }
 END_TEST
