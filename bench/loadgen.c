@@ -738,8 +738,27 @@ static void state_save(void)
     }
 }
 
-/* Rows for the module's devices and nonces tables (schema version 5), in
- * SQL that both sqlite3 and psql run, in one transaction. */
+/* What the device answers for nodes nobody wrote: the DevInfo and
+ * DevDetail values of the captured Windows 10 21H1 device. */
+static const char *const fixed_nodes[][2] = {
+    {"./DevInfo/Man", "VMware, Inc."},
+    {"./DevInfo/Mod", "VMware7,1"},
+    {"./DevInfo/DmV", "1.3"},
+    {"./DevInfo/Lang", "en-US"},
+    {"./DevDetail/SwV", "10.0.19043.2364"},
+    {"./DevDetail/OEM", "VMware, Inc."},
+    {"./DevDetail/FwV", "VMW71.00V.16707776.B64.2008070230"},
+    {"./DevDetail/HwV", "VMware7,1"},
+    {"./DevDetail/Ext/Microsoft/DeviceName", "BENCH-PC"},
+    {NULL, NULL}};
+
+/* Rows for the module's devices, nonces and inventory tables (schema
+ * version 6), in SQL that both sqlite3 and psql run, in one transaction.
+ * The fleet is in steady state, as after months of polling: each device
+ * was last seen one poll ago (so its next session writes last_seen), its
+ * DevInfo is stored as its package 1 reports it (so a session with
+ * nothing new writes no inventory), and its profile generation is
+ * planned. */
 static void emit_sql(void)
 {
     const long chunk = 500;
@@ -754,8 +773,8 @@ static void emit_sql(void)
         printf("INSERT INTO devices (device_id, hw_dev_id, user_name, "
                "enroll_type, device_type, os_edition, os_version, "
                "device_name, cert_serial, cert_sha1, cert_not_after, "
-               "digest_ha1, state, enrolled_at, last_seen, poll_interval) "
-               "VALUES\n");
+               "digest_ha1, state, enrolled_at, last_seen, poll_interval, "
+               "applied_gen) VALUES\n");
         for (j = i; j < i + chunk && j < opt.count; j++) {
             device_init(&d, opt.first + j);
             if (certs) {
@@ -778,9 +797,10 @@ static void emit_sql(void)
             }
             printf("%s('%s','HW%s','bench@example.test','Full',"
                    "'CIMClient_Windows','72','10.0.19043.2364','BENCH-%ld',"
-                   "'%s','%s',%ld,'%s','enrolled',%ld,0,%d)",
+                   "'%s','%s',%ld,'%s','enrolled',%ld,%ld,%d,1)",
                    j == i ? "" : ",\n", d.id, d.id, opt.first + j, serial,
-                   sha1, not_after, d.ha1, now, opt.poll_interval);
+                   sha1, not_after, d.ha1, now - 86400L * 30,
+                   now - opt.poll_interval * 60L, opt.poll_interval);
         }
         printf(";\n");
         printf("INSERT INTO nonces (nonce, device_id, expires, session_id) "
@@ -789,6 +809,19 @@ static void emit_sql(void)
             device_init(&d, opt.first + j);
             printf("%s('%s','%s',%ld,NULL)", j == i ? "" : ",\n", d.nonce,
                    d.id, now + 3650 * 86400L);
+        }
+        printf(";\n");
+        printf("INSERT INTO inventory (device_id, uri, value, updated) "
+               "VALUES\n");
+        for (j = i; j < i + chunk && j < opt.count; j++) {
+            int k;
+            device_init(&d, opt.first + j);
+            printf("%s('%s','./DevInfo/DevId','%s',%ld)", j == i ? "" : ",\n",
+                   d.id, d.id, now - opt.poll_interval * 60L);
+            for (k = 0; k < 4; k++) {
+                printf(",\n('%s','%s','%s',%ld)", d.id, fixed_nodes[k][0],
+                       fixed_nodes[k][1], now - opt.poll_interval * 60L);
+            }
         }
         printf(";\n");
     }
@@ -1482,20 +1515,6 @@ static void package1(worker_t *w, const device_t *d, const char *session,
 }
 
 /* ------------------------------------------- the device's own nodes */
-
-/* What the device answers for nodes nobody wrote: the DevInfo and
- * DevDetail values of the captured Windows 10 21H1 device. */
-static const char *const fixed_nodes[][2] = {
-    {"./DevInfo/Man", "VMware, Inc."},
-    {"./DevInfo/Mod", "VMware7,1"},
-    {"./DevInfo/DmV", "1.3"},
-    {"./DevInfo/Lang", "en-US"},
-    {"./DevDetail/SwV", "10.0.19043.2364"},
-    {"./DevDetail/OEM", "VMware, Inc."},
-    {"./DevDetail/FwV", "VMW71.00V.16707776.B64.2008070230"},
-    {"./DevDetail/HwV", "VMware7,1"},
-    {"./DevDetail/Ext/Microsoft/DeviceName", "BENCH-PC"},
-    {NULL, NULL}};
 
 static node_t *node_find(device_t *d, const char *uri)
 {
