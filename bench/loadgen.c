@@ -996,10 +996,14 @@ out:
  * when its client certificate was signed by the CA (--ca) over the public
  * key of that request. */
 
-/* The fixed parts of the captured request, around the base64 PKCS#10 of
- * its body BinarySecurityToken and the DeviceID context item's value (in
- * that order, as Windows sends them). */
-static char *wstep_head, *wstep_mid, *wstep_tail;
+/* The fixed parts of the captured request, around the UsernameToken's
+ * user name, the base64 PKCS#10 of its body BinarySecurityToken and the
+ * DeviceID context item's value (in that order, as Windows sends them). */
+static char *wstep_head, *wstep_head2, *wstep_mid, *wstep_tail;
+/* The connection's number in a --user holding %d, taken at its first
+ * enrollment. */
+static int user_next;
+static __thread int user_index = -1;
 
 /* Pre-made RSA-2048 keys the requests are made with: a key takes tens of
  * milliseconds to generate, a signature under a millisecond, so the
@@ -1036,13 +1040,14 @@ static char *xstrndup(const char *s, size_t n)
     return out;
 }
 
-/* The captured request, its user name and password replaced, split around
- * the body BinarySecurityToken's text and the DeviceID context item's
- * value. */
+/* The captured request, its password replaced, split around the user
+ * name, the body BinarySecurityToken's text and the DeviceID context
+ * item's value. */
 static void wstep_load(void)
 {
     FILE *f = fopen(opt.wstep_file, "rb");
-    char *s, *bst, *bst_end, *id, pw[512], user[512];
+    char *s, *bst, *bst_end, *id, *u, pw[512];
+    const char *ukey = "<wsse:Username>demio</wsse:Username>";
     const char *key = "<ac:ContextItem Name=\"DeviceID\"><ac:Value>";
     long n;
 
@@ -1058,9 +1063,6 @@ static void wstep_load(void)
     }
     s[n] = '\0';
     fclose(f);
-    snprintf(user, sizeof(user), "<wsse:Username>%s</wsse:Username>",
-             opt.user);
-    replace_once(&s, "<wsse:Username>demio</wsse:Username>", user);
     snprintf(pw, sizeof(pw), "#PasswordText\">%s</wsse:Password>",
              opt.password);
     replace_once(&s, "#PasswordText\">demo</wsse:Password>", pw);
@@ -1078,7 +1080,14 @@ static void wstep_load(void)
             opt.wstep_file);
     }
     id += strlen(key);
-    wstep_head = xstrndup(s, (size_t)(bst - s));
+    if (!(u = strstr(s, ukey)) || u > bst) {
+        die("%s: no UsernameToken 'demio' before the BinarySecurityToken",
+            opt.wstep_file);
+    }
+    u += strlen("<wsse:Username>");
+    wstep_head = xstrndup(s, (size_t)(u - s));
+    u += strlen("demio");
+    wstep_head2 = xstrndup(u, (size_t)(bst - u));
     wstep_mid = xstrndup(bst_end, (size_t)(id - bst_end));
     wstep_tail = xstrndup(id + strlen(FIXTURE_DEVICE_ID),
                           strlen(id + strlen(FIXTURE_DEVICE_ID)));
@@ -1120,6 +1129,7 @@ static void wstep_free(void)
     free(csr_keys);
     EVP_PKEY_free(ca_key);
     free(wstep_head);
+    free(wstep_head2);
     free(wstep_mid);
     free(wstep_tail);
 }
@@ -1274,17 +1284,28 @@ static int enroll(worker_t *w, const device_t *d)
     EVP_PKEY *key = csr_keys[__atomic_fetch_add(&csr_next, 1,
                                                 __ATOMIC_RELAXED) %
                              (unsigned long)csr_nkeys];
-    char err[200], *csr;
-    const char *why;
+    char err[200], user[256], *csr;
+    const char *why, *pct;
 
+    if (user_index < 0) {
+        user_index = __atomic_fetch_add(&user_next, 1, __ATOMIC_RELAXED);
+    }
+    /* "%d" in --user: the connection's own user. */
+    if ((pct = strstr(opt.user, "%d"))) {
+        snprintf(user, sizeof(user), "%.*s%d%s", (int)(pct - opt.user),
+                 opt.user, user_index, pct + 2);
+    }
+    else {
+        snprintf(user, sizeof(user), "%s", opt.user);
+    }
     if (!(csr = csr_make(key, d->id))) {
         ERR_clear_error();
         snprintf(w->last_err, sizeof(w->last_err), "making a CSR failed");
         return -1;
     }
     w->msg.len = 0;
-    buf_printf(&w->msg, "%s%s%s%s%s", wstep_head, csr, wstep_mid, d->id,
-               wstep_tail);
+    buf_printf(&w->msg, "%s%s%s%s%s%s%s", wstep_head, user, wstep_head2, csr,
+               wstep_mid, d->id, wstep_tail);
     free(csr);
     w->requests++;
     if (exchange(&w->conn, "POST", WSTEP_PATH, SOAP_TYPE, w->msg.s, w->msg.len,
@@ -1452,7 +1473,10 @@ static void usage(void)
         "  --wstep FILE       MS-WSTEP enrollments of FILE, its DeviceID\n"
         "                     replaced by each device's\n"
         "                     and a fresh PKCS#10 of its own\n"
-        "  --user U --password P  UsernameToken of --wstep\n"
+        "  --user U --password P  UsernameToken of --wstep; a %d in U\n"
+        "                     is the connection's number (0, 1...), so\n"
+        "                     that each connection enrolls as a user of\n"
+        "                     its own\n"
         "  --ca FILE          CA certificate (PEM) the issued client\n"
         "                     certificates must verify against (--wstep)\n"
         "  --keys N           RSA-2048 keys made at start that sign the\n"

@@ -70,7 +70,10 @@ SEED=${BENCH_SEED:-$(date +%s)}
 SQLITE_DBDMAX=${BENCH_SQLITE_DBDMAX:-10}
 PGBIN=/usr/lib/postgresql/15/bin
 RUN_USER=www-data
-BENCH_USER=bench@example.test
+# Enrollment users, one per connection: bench0@example.test, bench1@...
+# (the module counts password attempts per user and address before it
+# checks them, and refuses a sixth one in flight for one pair).
+BENCH_USER=bench%d@example.test
 LOADGEN=$W/loadgen
 FIXTURE=$TOP/t/fixtures/windows10/wstep_rst_request_win10_19043_usernametoken.xml
 CSV=$W/figures.csv
@@ -163,11 +166,17 @@ if [ ! -f "$W/ca/ca.key" ]; then
         -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
 fi
 
-# The enrollment user's password is stored bcrypt at htpasswd's default
+# The enrollment users' password is stored bcrypt at htpasswd's default
 # cost (htpasswd -B), as `make run` and a production setup store it: every
 # enrollment pays the bcrypt check a real one pays.
 BENCH_PASSWORD=$(openssl rand -hex 12)
-htpasswd -b -B -c "$W/users.htpasswd" "$BENCH_USER" "$BENCH_PASSWORD" 2>/dev/null
+: >"$W/users.htpasswd"
+i=0
+while [ $i -lt "$CONNS" ]; do
+    htpasswd -b -B "$W/users.htpasswd" "$(printf "$BENCH_USER" $i)" \
+        "$BENCH_PASSWORD" 2>/dev/null
+    i=$((i + 1))
+done
 chgrp "$RUN_USER" "$W/users.htpasswd"
 chmod 0640 "$W/users.htpasswd"
 
