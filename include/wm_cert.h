@@ -51,7 +51,10 @@ apr_status_t wm_csr_parse(wm_csr_t **pcsr, const char *b64, const char **perr,
 
 /** A certificate the CA issued. */
 typedef struct wm_issued_t {
-    struct x509_st *cert;   /* freed with the pool */
+    /* freed with the pool; its public key is the request's
+     * SubjectPublicKeyInfo copied as bits, not decoded: X509_get0_pubkey()
+     * of it is NULL (decode der_b64 for an EVP_PKEY) */
+    struct x509_st *cert;
     const char *serial_hex; /* upper-case hex */
     const char *sha1_hex;   /* upper-case hex thumbprint of the DER */
     const char *der_b64;    /* one line of base64 */

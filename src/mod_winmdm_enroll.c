@@ -332,34 +332,9 @@ static int renew(request_rec *r, const wm_srv_conf_t *sc, wm_store_t *st,
     return send_token(r, &d, env);
 }
 
-/* Signs the certificate inside the enrollment's transaction, after the
- * token is spent and the owner checked (wm_store_enroll_signed). */
-typedef struct {
-    const wm_srv_conf_t *sc;
-    wm_csr_t *csr;
-    wm_issued_t *cert;
-    const char *err;
-} sign_baton_t;
-
-static apr_status_t sign_cb(void *baton, wm_device_t *dev, apr_pool_t *p)
-{
-    sign_baton_t *b = baton;
-    apr_status_t rv = wm_cert_issue(&b->cert, b->sc->ca, b->csr,
-                                    dev->device_id,
-                                    wm_conf_cert_validity(b->sc), &b->err, p);
-    if (rv) {
-        return rv;
-    }
-    dev->cert_serial = b->cert->serial_hex;
-    dev->cert_sha1 = b->cert->sha1_hex;
-    dev->cert_not_after = b->cert->not_after;
-    return APR_SUCCESS;
-}
-
 int wm_ep_wstep(request_rec *r, const wm_srv_conf_t *sc,
                 const wm_route_t *route)
 {
-    sign_baton_t sb;
     const char *dev_nonce, *srv_secret, *srv_nonce;
     int win81 = route->endpoint == WM_EP_WSTEP81, status;
     apr_int64_t now = apr_time_sec(apr_time_now());
@@ -433,25 +408,33 @@ int wm_ep_wstep(request_rec *r, const wm_srv_conf_t *sc,
     dev.enrolled_at = now;
     dev.poll_interval = wm_conf_poll_interval(sc);
 
-    /* The token is spent and the certificate signed in the transaction
-     * that stores the device: one token, one device. */
-    memset(&sb, 0, sizeof(sb));
-    sb.sc = sc;
-    sb.csr = csr;
+    /* The certificate is signed before the transaction, not inside it: on
+     * SQLite the transaction holds the database's write lock, and an
+     * RSA signature inside it made every enrollment of every child wait
+     * for the one signing (and sleep in SQLite's busy handler). A
+     * certificate signed for a request the transaction then refuses (the
+     * token spent meanwhile, the DeviceID another user's) is neither
+     * stored nor sent: it is dropped with the request's pool. */
+    if (wm_cert_issue(&cert, sc->ca, csr, dev.device_id,
+                      wm_conf_cert_validity(sc), &err, r->pool)) {
+        return wm_io_soap_fault(r, WM_FAULT_CERTIFICATE_REQUEST,
+                                WM_ACTION_WSTEP_RESPONSE, env->message_id,
+                                err);
+    }
+    dev.cert_serial = cert->serial_hex;
+    dev.cert_sha1 = cert->sha1_hex;
+    dev.cert_not_after = cert->not_after;
+    /* The token is spent in the transaction that stores the device: one
+     * token, one device. */
     rv = wm_store_enroll_signed(
         st, &dev, dev_nonce,
         now + (apr_int64_t)wm_conf_cert_validity(sc) * 86400, hash, now,
-        sign_cb, &sb, r->pool);
+        NULL, NULL, r->pool);
     if (rv == APR_ENOENT && hash) {
         return wm_io_soap_fault(r, WM_FAULT_AUTHENTICATION,
                                 WM_ACTION_WSTEP_RESPONSE, env->message_id,
                                 "the token is unknown, expired or already "
                                 "used");
-    }
-    if (rv && sb.err) {
-        return wm_io_soap_fault(r, WM_FAULT_CERTIFICATE_REQUEST,
-                                WM_ACTION_WSTEP_RESPONSE, env->message_id,
-                                sb.err);
     }
     if (rv == APR_EACCES) {
         return wm_io_soap_fault(r, WM_FAULT_AUTHORIZATION,
@@ -466,7 +449,6 @@ int wm_ep_wstep(request_rec *r, const wm_srv_conf_t *sc,
                                 WM_ACTION_WSTEP_RESPONSE, env->message_id,
                                 "the enrollment could not be stored");
     }
-    cert = sb.cert;
     fill_provdoc(&d, sc, win81, cert, wm_wstep_device_context(rst),
                  rst->device_id, r->pool);
     d.device_secret = secret;
