@@ -148,26 +148,19 @@ apr_status_t wm_store_enroll(wm_store_t *st, const wm_device_t *dev,
                              const char *nonce, apr_int64_t nonce_expires,
                              const char *token_hash, apr_pool_t *p);
 
-/** Signs the device's certificate inside wm_store_enroll_signed's
- *  transaction and sets its cert_* fields; an error refuses the
- *  enrollment (nothing is stored, the token stays unspent). */
-typedef apr_status_t wm_store_sign_cb(void *baton, wm_device_t *dev,
-                                      apr_pool_t *p);
-
 /**
  * wm_store_enroll, with the sign-in token spent first (exactly one row
- * unexpired at now, else APR_ENOENT and nothing changed) and the
- * certificate signed by sign (may be NULL) after the owner check, all in
- * one transaction: one token enrolls one device, and no certificate is
- * signed for a request that is refused.
- * @return as wm_store_enroll; APR_ENOENT when the token was not good;
- *         sign's error when it failed
+ * unexpired at now, else APR_ENOENT and nothing changed), all in one
+ * transaction: one token enrolls one device. The device's certificate is
+ * signed before (an RSA signature inside the transaction would hold
+ * SQLite's write lock for every child); a refused request's certificate
+ * is neither stored nor sent.
+ * @return as wm_store_enroll; APR_ENOENT when the token was not good
  */
-apr_status_t wm_store_enroll_signed(wm_store_t *st, wm_device_t *dev,
+apr_status_t wm_store_enroll_signed(wm_store_t *st, const wm_device_t *dev,
                                     const char *nonce,
                                     apr_int64_t nonce_expires,
                                     const char *token_hash, apr_int64_t now,
-                                    wm_store_sign_cb *sign, void *baton,
                                     apr_pool_t *p);
 
 /** A key and a value (inventory nodes, nonces, results). */

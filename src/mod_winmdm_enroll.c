@@ -429,7 +429,7 @@ int wm_ep_wstep(request_rec *r, const wm_srv_conf_t *sc,
     rv = wm_store_enroll_signed(
         st, &dev, dev_nonce,
         now + (apr_int64_t)wm_conf_cert_validity(sc) * 86400, hash, now,
-        NULL, NULL, r->pool);
+        r->pool);
     if (rv == APR_ENOENT && hash) {
         return wm_io_soap_fault(r, WM_FAULT_AUTHENTICATION,
                                 WM_ACTION_WSTEP_RESPONSE, env->message_id,

@@ -1249,16 +1249,14 @@ apr_status_t wm_store_enroll(wm_store_t *st, const wm_device_t *dev,
                              const char *nonce, apr_int64_t nonce_expires,
                              const char *token_hash, apr_pool_t *p)
 {
-    wm_device_t copy = *dev;
-    return wm_store_enroll_signed(st, &copy, nonce, nonce_expires, token_hash,
-                                  0, NULL, NULL, p);
+    return wm_store_enroll_signed(st, dev, nonce, nonce_expires, token_hash,
+                                  0, p);
 }
 
-apr_status_t wm_store_enroll_signed(wm_store_t *st, wm_device_t *dev,
+apr_status_t wm_store_enroll_signed(wm_store_t *st, const wm_device_t *dev,
                                     const char *nonce,
                                     apr_int64_t nonce_expires,
                                     const char *token_hash, apr_int64_t now,
-                                    wm_store_sign_cb *sign, void *baton,
                                     apr_pool_t *p)
 {
     wm_device_t *old = NULL;
@@ -1296,12 +1294,6 @@ apr_status_t wm_store_enroll_signed(wm_store_t *st, wm_device_t *dev,
         strcmp(old->user, dev->user)) {
         st->err = "the DeviceID is enrolled by another user";
         rv = APR_EACCES;
-        goto leave;
-    }
-    /* Only now is the certificate signed: a refused or spent request
-     * never gets one. */
-    if (sign && (rv = sign(baton, dev, p))) {
-        st->err = "the certificate was not issued";
         goto leave;
     }
     /* A device that enrolls again (reset, reinstalled) may hold none of
