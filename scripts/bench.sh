@@ -730,6 +730,37 @@ two_nodes() {
     done
 }
 
+# soak DRIVER DEVICES: the long run (SOAK seconds) of the headline kind,
+# certificate check-ins over TLS, paced as in a real fleet, one load
+# generator a minute so that each minute is its own figure; the children's
+# memory is read at its start, in the middle of each minute and at its end.
+soak() {
+    say "long run: $SOAK s of certificate check-ins, memory read every minute"
+    record "rss_soak_start $(rss)"
+    left=$SOAK
+    minute=0
+    while [ "$left" -gt 0 ]; do
+        seg=60
+        [ "$left" -ge 60 ] || seg=$left
+        minute=$((minute + 1))
+        # shellcheck disable=SC2046
+        "$LOADGEN" -p "$TLS_PORT" -c "$CONNS" -d "$seg" --devices "$2" \
+            --seed "$SEED" --state "$W/state/tls-$1-$2" $(tls_certs_args "$2") \
+            --answer $(pace "$2") --label "soak-$minute" >"$W/out.txt" &
+        LOAD_PID=$!
+        sleep $((seg / 2))
+        mem=$(rss)
+        wait "$LOAD_PID" || { cat "$W/out.txt" >&2; die "loadgen reported errors"; }
+        LOAD_PID=
+        sed -n 2p "$W/out.txt" >&2
+        record "$(grep '^RESULT' "$W/out.txt")"
+        record "rss_soak minute=$minute $mem"
+        left=$((left - seg))
+    done
+    sleep 2
+    record "rss_soak_end $(rss)"
+}
+
 # --- the TLS runs (the headline; BENCH_TLS=0 skips them) -----------------------
 
 if [ "$TLS_ON" = 1 ]; then
@@ -748,6 +779,7 @@ if [ "$TLS_ON" = 1 ]; then
             checkin_tls "tls-$driver-$n" "$driver" "$n" "$SECONDS_RUN" "$WARMUP"
             if [ "$driver" = sqlite3 ] && [ "$n" = "$LARGE" ]; then
                 static_tls "$n" "$(field "$line" reply_bytes)"
+                [ "$SOAK" -eq 0 ] || soak "$driver" "$n"
             fi
         done
     done
@@ -810,33 +842,6 @@ for driver in $DRIVERS; do
                 die "loadgen failed"
             sed -n 2p "$W/out.txt" >&2
             record "$(grep '^RESULT' "$W/out.txt")"
-
-            if [ "$SOAK" -gt 0 ]; then
-                say "long run: $SOAK s of check-ins, memory read every minute"
-                record "rss_soak_start $(rss)"
-                left=$SOAK
-                minute=0
-                while [ "$left" -gt 0 ]; do
-                    seg=60
-                    [ "$left" -ge 60 ] || seg=$left
-                    minute=$((minute + 1))
-                    "$LOADGEN" -p "$PORT" -c "$CONNS" -d "$seg" --devices "$n" \
-                        --seed "$SEED" --state "$W/state/$driver-$n" \
-                        --answer $(pace "$n") \
-                        --label "soak-$minute" >"$W/out.txt" &
-                    LOAD_PID=$!
-                    sleep $((seg / 2))
-                    mem=$(rss)
-                    wait "$LOAD_PID" || { cat "$W/out.txt" >&2; die "loadgen reported errors"; }
-                    LOAD_PID=
-                    sed -n 2p "$W/out.txt" >&2
-                    record "$(grep '^RESULT' "$W/out.txt")"
-                    record "rss_soak minute=$minute $mem"
-                    left=$((left - seg))
-                done
-                sleep 2
-                record "rss_soak_end $(rss)"
-            fi
         fi
     done
 done
