@@ -82,6 +82,7 @@ function pct(a, b) {
 }
 /^profiles_rollout / { prof_roll[kv($0, "driver")] = $0 }
 /^profiles_change / { prof_change[kv($0, "driver")] = $0 }
+/^child_signals / { child_signals = kv($0, "count") }
 /^seed / { seedsec[kv($0, "driver") "-" kv($0, "devices")] = kv($0, "seconds") }
 /^static_wrk / { wrk = $0 }
 /^static_tls_wrk / { tls_wrk = $0 }
@@ -245,6 +246,7 @@ END {
     if (ghead) print ""
     print ""
     print "targets (met needs zero errors)"
+    printf "  no httpd child exited on a signal: %d did (%s)\n", child_signals, (child_signals == 0 ? "met" : "not met: the run failed")
     tl = res["tls-sqlite3-" large]
     if (tl != "" && tls_best > 0) {
         printf "  certificate check-ins, SQLite, %d devices >= 25%% of the TLS static rate (the faster of wrk and loadgen): %s (%s)\n", large, pct(kv(tl, "rate"), tls_best), (kv(tl, "rate") + 0 >= 0.25 * tls_best && kv(tl, "errors") == 0 ? "met" : "not met")

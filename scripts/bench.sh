@@ -1034,7 +1034,13 @@ record "loadavg_end $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- report ------------------------------------------------------------------
 
+# A child that died on a signal (httpd logs "exit signal ...") fails the
+# run, whatever its figures.
+signals=$(cat "$W"/logs/error_log* 2>/dev/null | grep -c 'exit signal' || true)
+record "child_signals count=$signals"
+
 NPROC_FOR_REPORT=$NPROC sh "$TOP/bench/report.sh" "$CSV" "$SECONDS_RUN" "$CONNS" "$SOAK" "$SMALL" "$LARGE" >"$RESULTS.tmp"
 mv "$RESULTS.tmp" "$RESULTS"
 cat "$RESULTS"
 say "figures written to $RESULTS (raw: $CSV)"
+[ "$signals" = 0 ] || die "$signals httpd children exited on a signal (see $W/logs)"
