@@ -37,7 +37,7 @@
 #   BENCH_SOAK_SECONDS   [600]  the long run (memory growth); 0 skips it
 #   BENCH_CONNS          [2 x nproc, at least 8, at most 16]  connections
 #   BENCH_DRIVERS        [sqlite3 pgsql]; "none" runs only the profile runs
-#   BENCH_PROFILE_DRIVERS [BENCH_DRIVERS]  drivers of the profile runs
+#   BENCH_PROFILE_DRIVERS [sqlite3]  drivers of the profile runs
 #   BENCH_SEEN_GAP       [60]   least seconds between two sessions of one
 #                               device of the large fleet
 #   BENCH_SMALL          [1000]    devices of the small fleet
@@ -75,7 +75,7 @@ SEED=${BENCH_SEED:-$(date +%s)}
 # Seconds between two sessions of one device in the large fleet's runs.
 SEEN_GAP=${BENCH_SEEN_GAP:-60}
 # The profile runs (issue of scale: groups, profiles, convergence).
-PROFILE_DRIVERS=${BENCH_PROFILE_DRIVERS-$DRIVERS}
+PROFILE_DRIVERS=${BENCH_PROFILE_DRIVERS-sqlite3}
 # Each child's mod_dbd pool on SQLite: mod_dbd's usual 10. apr_dbd's
 # SQLite driver holds one process-wide mutex around every call and SQLite's
 # busy handler sleeps inside it; the module takes a per-child lock before
@@ -117,7 +117,7 @@ done
 
 # Debian packages the benchmark needs beyond `make deps`.
 need_pkgs="wrk sqlite3 apache2-utils openssl procps curl"
-case " $DRIVERS " in
+case " $DRIVERS $PROFILE_DRIVERS " in
 *" pgsql "*) need_pkgs="$need_pkgs postgresql-15 libaprutil1-dbd-pgsql" ;;
 esac
 missing=
