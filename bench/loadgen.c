@@ -2277,7 +2277,10 @@ static int wait_due(worker_t *w, const device_t *d)
         return 0;
     }
     if (opt.duration > 0 && now_sec() + (double)wait >= t_end) {
+        /* The fleet is spent for this run: it ends for every thread, so
+         * that the rate is over a time when every connection was busy. */
         w->exhausted = 1;
+        stopping = 1;
         return -1;
     }
     if (now_sec() >= t_measure) {
