@@ -41,6 +41,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -2588,6 +2589,12 @@ int main(int argc, char **argv)
         opt.conns = (int)opt.count;
     }
     signal(SIGPIPE, SIG_IGN);
+    /* A connection per session allocates and frees OpenSSL's buffers
+     * each time; glibc's default trim threshold would hand the arena's
+     * top back to the kernel and fault it in again every time, CPU the
+     * load generator would take from the server it shares the machine
+     * with (the server side is set the same way by bench.sh). */
+    mallopt(M_TRIM_THRESHOLD, 128 * 1024 * 1024);
     {
         struct sigaction sa;
         memset(&sa, 0, sizeof(sa));

@@ -38,6 +38,8 @@
 #   BENCH_CONNS          [2 x nproc, at least 8, at most 16]  connections
 #   BENCH_DRIVERS        [sqlite3 pgsql]; "none" runs only the profile runs
 #   BENCH_PROFILE_DRIVERS [sqlite3]  drivers of the profile runs
+#   BENCH_GLIBC_TUNABLES [glibc.malloc.trim_threshold=134217728]  httpd's
+#                               GLIBC_TUNABLES ("" for glibc's defaults)
 #   BENCH_SEEN_GAP       [60]   least seconds between two sessions of one
 #                               device of the large fleet
 #   BENCH_SMALL          [1000]    devices of the small fleet
@@ -72,6 +74,13 @@ else
     [ "$CONNS" -le 16 ] || CONNS=16
 fi
 SEED=${BENCH_SEED:-$(date +%s)}
+# glibc's malloc for httpd, as README.md recommends for a deployment
+# (Performance): each TLS connection allocates and frees OpenSSL's
+# buffers on its worker thread's arena, and with the default trim
+# threshold (128 KB) glibc gives the top of the arena back to the kernel
+# (madvise) and takes it again by page faults, connection after
+# connection. BENCH_GLIBC_TUNABLES= measures glibc's defaults.
+HTTPD_TUNABLES=${BENCH_GLIBC_TUNABLES-glibc.malloc.trim_threshold=134217728}
 # Seconds between two sessions of one device in the large fleet's runs.
 SEEN_GAP=${BENCH_SEEN_GAP:-60}
 # The profile runs (issue of scale: groups, profiles, convergence).
@@ -295,7 +304,7 @@ start_httpd() {
     # Other builds may replace the module during a run: each start says
     # which one it loaded.
     record "module_start sha256=$(sha256sum "$MODULE" | cut -c1-16)"
-    "$APACHE2" -f "$W/httpd.conf" -k start
+    GLIBC_TUNABLES=$HTTPD_TUNABLES "$APACHE2" -f "$W/httpd.conf" -k start
     i=0
     while [ ! -s "$W/run/httpd.pid" ] && [ $i -lt 100 ]; do
         sleep 0.1
@@ -697,7 +706,7 @@ two_nodes() {
         -e "s#^DefaultRuntimeDir .*#DefaultRuntimeDir \"$W/run2\"#" \
         -e "s#^ErrorLog .*#ErrorLog \"$W/logs/error_log2\"#" \
         "$W/httpd.conf" >"$W/httpd2.conf"
-    "$APACHE2" -f "$W/httpd2.conf" -k start
+    GLIBC_TUNABLES=$HTTPD_TUNABLES "$APACHE2" -f "$W/httpd2.conf" -k start
     i=0
     until "$LOADGEN" -p "$port2" --static /ready.txt -n 1 >/dev/null 2>&1; do
         [ $i -lt 100 ] || die "the second node does not answer (see $W/logs/error_log2)"
