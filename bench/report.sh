@@ -263,7 +263,9 @@ END {
         printf "  >= 2000 check-ins/s, PostgreSQL, %d devices, %s: %.0f/s (%s)\n", large, (q == 1 ? "certificates" : "digest"), kv(pgbig, "rate"), (kv(pgbig, "rate") + 0 >= 2000 && kv(pgbig, "errors") == 0 ? "met" : "not met")
     }
     if (big != "" && wrk != "") {
-        printf "  digest check-ins over plain HTTP >= 25%% of the plain static rate (wrk): %s (%s)\n", pct(kv(big, "rate"), kv(wrk, "rate")), (kv(big, "rate") + 0 >= 0.25 * kv(wrk, "rate") ? "met" : "not met")
+        plain_best = kv(wrk, "rate") + 0
+        if (("static-loadgen" in res) && kv(res["static-loadgen"], "rate") + 0 > plain_best) plain_best = kv(res["static-loadgen"], "rate") + 0
+        printf "  digest check-ins over plain HTTP >= 25%% of the plain static rate (the faster of wrk and loadgen): %s (%s)\n", pct(kv(big, "rate"), plain_best), (kv(big, "rate") + 0 >= 0.25 * plain_best && kv(big, "errors") == 0 ? "met" : "not met")
     }
     if ("enroll" in res) {
         printf "  enrollments >= 50%% of the RSA sign rate of all CPUs: %s (%s)\n", pct(kv(res["enroll"], "rate"), rsan), (kv(res["enroll"], "rate") + 0 >= 0.5 * rsan && kv(res["enroll"], "errors") == 0 ? "met" : "not met")
