@@ -16,7 +16,7 @@ MEM=$(awk '/^MemTotal:/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
 
 echo "mod_winmdm benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "machine: nproc $(nproc), $CPU, $MEM RAM; load generator and httpd share it"
-echo "httpd $(/usr/sbin/apache2 -v | sed -n 's/^Server version: //p'), mpm_event, plain HTTP on 127.0.0.1, keep-alive, no access log"
+echo "httpd $(/usr/sbin/apache2 -v | sed -n 's/^Server version: //p'), mpm_event, on 127.0.0.1: plain HTTP and HTTPS (mod_ssl), keep-alive, no access log"
 grep -q '^RESULT label=tls-' "$FIG" &&
     echo "TLS runs: mod_ssl in the same httpd, TLS 1.2, RSA-2048 server and device keys, SSLVerifyClient optional; each device shows its own certificate from the module's CA, sends no Cred, and opens a connection per session that resumes its own earlier TLS session when it has one (full/resumed: handshakes)"
 echo "check-ins: OMA-DM package 1 (Alert 1201, 1224 LoginStatus, Replace DevInfo); digest runs: MD5 digest, SyncHdr 200 and NextNonce required;"

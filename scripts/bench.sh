@@ -312,9 +312,14 @@ start_httpd() {
     done
     HTTPD_PID=$(cat "$W/run/httpd.pid" 2>/dev/null) || die "httpd did not start (see $W/logs/error_log)"
     # The children create the schema in child_init; wait for the port.
+    wait_port "$PORT" "$W/logs/error_log"
+}
+
+# wait_port PORT LOG: waits up to 10 s for an httpd to answer on PORT.
+wait_port() {
     i=0
-    until "$LOADGEN" -p "$PORT" --static /ready.txt -n 1 >/dev/null 2>&1; do
-        [ $i -lt 100 ] || die "httpd does not answer on port $PORT (see $W/logs/error_log)"
+    until "$LOADGEN" -p "$1" --static /ready.txt -n 1 >/dev/null 2>&1; do
+        [ $i -lt 100 ] || die "httpd does not answer on port $1 (see $2)"
         sleep 0.1
         i=$((i + 1))
     done
@@ -413,19 +418,24 @@ db_query() {
     esac
 }
 
-# seed DRIVER COUNT: COUNT devices and one unbound nonce each, in one
-# transaction; prints the seconds it took. sqlite3 runs as httpd's user so
-# that the files it may create stay writable by the children.
+# seed DRIVER COUNT [LOADGEN OPTIONS]: COUNT devices and one unbound nonce
+# each, in one transaction; prints the seconds the database took (not the
+# making of the SQL: with certificate options, their signing). sqlite3
+# runs as httpd's user so that the files it may create stay writable by
+# the children.
 seed() {
-    "$LOADGEN" --emit-sql --devices "$2" --seed "$SEED" >"$W/seed.sql"
+    drv=$1
+    count=$2
+    shift 2
+    "$LOADGEN" --emit-sql --devices "$count" --seed "$SEED" "$@" >"$W/seed.sql"
     t0=$(date +%s.%N)
-    case $1 in
+    case $drv in
     sqlite3) runuser -u "$RUN_USER" -- sqlite3 -bail "$W/db/winmdm.db" <"$W/seed.sql" ;;
     pgsql) psql_run -d winmdm -f "$W/seed.sql" >/dev/null && psql_run -d winmdm -c "ANALYZE" ;;
     esac
     t1=$(date +%s.%N)
-    n=$(db_query "$1" "SELECT COUNT(*) FROM devices")
-    [ "$n" = "$2" ] || die "seeding $2 devices left $n rows"
+    rows=$(db_query "$drv" "SELECT COUNT(*) FROM devices")
+    [ "$rows" = "$count" ] || die "seeding $count devices left $rows rows"
     echo "$t0 $t1" | awk '{ printf "%.1f", $2 - $1 }'
 }
 
@@ -593,23 +603,6 @@ tls_certs_args() {
     echo "--client-certs --ca-cert $W/ca/ca.crt --ca-key $W/ca/ca.key --cert-cache $W/ca/certs-$1"
 }
 
-# seed_tls DRIVER COUNT: as seed, with each device's certificate (serial,
-# thumbprint, notAfter) in its row; prints the seconds the database took
-# (not the signing of the certificates, done before).
-seed_tls() {
-    # shellcheck disable=SC2046 # options, split on purpose
-    "$LOADGEN" --emit-sql --devices "$2" --seed "$SEED" $(tls_certs_args "$2") >"$W/seed.sql"
-    t0=$(date +%s.%N)
-    case $1 in
-    sqlite3) runuser -u "$RUN_USER" -- sqlite3 -bail "$W/db/winmdm.db" <"$W/seed.sql" ;;
-    pgsql) psql_run -d winmdm -f "$W/seed.sql" >/dev/null && psql_run -d winmdm -c "ANALYZE" ;;
-    esac
-    t1=$(date +%s.%N)
-    n=$(db_query "$1" "SELECT COUNT(*) FROM devices")
-    [ "$n" = "$2" ] || die "seeding $2 devices left $n rows"
-    echo "$t0 $t1" | awk '{ printf "%.1f", $2 - $1 }'
-}
-
 # checkin_tls LABEL DRIVER DEVICES SECONDS WARMUP: certificate check-ins,
 # one connection per session, resumed; records the RESULT line (with its
 # tls_full and tls_resumed counts).
@@ -707,12 +700,7 @@ two_nodes() {
         -e "s#^ErrorLog .*#ErrorLog \"$W/logs/error_log2\"#" \
         "$W/httpd.conf" >"$W/httpd2.conf"
     GLIBC_TUNABLES=$HTTPD_TUNABLES "$APACHE2" -f "$W/httpd2.conf" -k start
-    i=0
-    until "$LOADGEN" -p "$port2" --static /ready.txt -n 1 >/dev/null 2>&1; do
-        [ $i -lt 100 ] || die "the second node does not answer (see $W/logs/error_log2)"
-        sleep 0.1
-        i=$((i + 1))
-    done
+    wait_port "$port2" "$W/logs/error_log2"
     half=$(($2 / 2))
     state=$W/state/$1-$2
     awk -v h="$half" '$1 < h' "$state" >"$state.a"
@@ -779,7 +767,8 @@ if [ "$TLS_ON" = 1 ]; then
         for n in $SMALL $LARGE; do
             say "TLS, $driver, $n devices: certificates, fresh database and seed"
             fresh_db "$driver"
-            secs=$(seed_tls "$driver" "$n")
+            # shellcheck disable=SC2046 # options, split on purpose
+            secs=$(seed "$driver" "$n" $(tls_certs_args "$n"))
             record "seed_tls driver=$driver devices=$n seconds=$secs"
             queue_ops "$driver" "$n"
             tls_reconfigure
