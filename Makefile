@@ -157,7 +157,7 @@ run: deps-run
 	sh scripts/run.sh
 
 # Throughput, latency and memory against baselines measured in the same
-# run (not part of make test; it takes about half an hour).
+# run (not part of make test; it takes about 40 minutes).
 bench:
 	sh scripts/deps.sh bench
 	$(MAKE) all
