@@ -283,7 +283,7 @@ END {
         dn = drv[d]
         a = res["prof-none-" dn]; b = res["prof-unchanged-" dn]
         if (a == "" || b == "") continue
-        printf "  check-ins with profiles and nothing changed within 10%% of none, %s: %s (%s)\n", name[dn], pct(kv(b, "rate"), kv(a, "rate")), (kv(b, "rate") + 0 >= 0.9 * kv(a, "rate") && kv(a, "errors") + kv(b, "errors") == 0 ? "met" : "not met")
+        printf "  check-ins with profiles and nothing changed within 10%% of none, %s: %s (%s)\n", name[dn], pct(kv(b, "rate"), kv(a, "rate")), (kv(a, "rate") + 0 > 0 && kv(b, "rate") + 0 >= 0.9 * kv(a, "rate") && kv(a, "errors") + kv(b, "errors") == 0 ? "met" : "not met")
     }
     if (nsoak >= 2 && total(rss_start) > 0) {
         g = 0
