@@ -254,7 +254,7 @@ static int send_token(request_rec *r, const wm_provdoc_t *d,
 static int renew(request_rec *r, const wm_srv_conf_t *sc, wm_store_t *st,
                  const wm_soap_env_t *env, const wm_rst_t *rst, int win81)
 {
-    const char *err, *sha1 = NULL, *cn = NULL, *pem, *how;
+    const char *err, *sha1 = NULL, *cn = NULL, *how;
     wm_device_t *dev, updated;
     wm_issued_t *cert;
     wm_provdoc_t d;
@@ -264,12 +264,9 @@ static int renew(request_rec *r, const wm_srv_conf_t *sc, wm_store_t *st,
         return wm_io_soap_fault(r, WM_FAULT_CERTIFICATE_REQUEST,
                                 WM_ACTION_WSTEP_RESPONSE, env->message_id, err);
     }
-    if ((pem = wm_auth_client_cert(r))) {
+    if (wm_auth_client_identity(r, sc, &sha1, &cn, &err)) {
         how = "TLS client certificate";
-        if (wm_cert_check_client(sc->ca, pem, &sha1, &cn, &err, r->pool)) {
-            sha1 = NULL;
-        }
-        else if (csr->signer && strcmp(csr->signer_sha1, sha1)) {
+        if (sha1 && csr->signer && strcmp(csr->signer_sha1, sha1)) {
             /* Windows signs the renewal's PKCS#7 with the certificate it
              * shows in the handshake; another signer proves nothing. */
             sha1 = NULL;
