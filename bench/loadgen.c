@@ -99,8 +99,6 @@ static struct {
     const char *label;
     const char *user;
     const char *password;
-    const char *ca_file;
-    int keys;
     int tls;
     int tls13;         /* allow TLS 1.3 (the default maximum is 1.2) */
     int client_certs;  /* each device shows its own client certificate */
@@ -405,18 +403,52 @@ static long asn1_epoch(const ASN1_TIME *t)
     return (long)days * 86400 + secs;
 }
 
+/* The --ca-cert certificate: the issuer of the device certificates this
+ * program signs (--client-certs) or checks (--wstep). */
+static X509 *ca_cert_read(void)
+{
+    X509 *x = NULL;
+    FILE *f;
+
+    if (!opt.ca_cert) {
+        die("--client-certs and --wstep need --ca-cert");
+    }
+    if (!(f = fopen(opt.ca_cert, "r")) ||
+        !(x = PEM_read_X509(f, NULL, NULL, NULL))) {
+        die("%s: no PEM certificate", opt.ca_cert);
+    }
+    fclose(f);
+    return x;
+}
+
+/* --key-pool RSA-2048 keys: a key takes tens of milliseconds to
+ * generate, a signature under a millisecond, so the devices share a few
+ * (their certificates or requests stay their own) and the load generator
+ * stays cheap next to the server. */
+static EVP_PKEY **key_pool_make(void)
+{
+    EVP_PKEY **k = calloc((size_t)opt.key_pool, sizeof(*k));
+    int i;
+
+    if (!k) {
+        die("out of memory");
+    }
+    for (i = 0; i < opt.key_pool; i++) {
+        if (!(k[i] = EVP_RSA_gen(2048))) {
+            die("RSA key generation failed");
+        }
+    }
+    return k;
+}
+
 static void ca_load(void)
 {
     FILE *f;
 
-    if (!opt.ca_cert || !opt.ca_key) {
-        die("--client-certs needs --ca-cert and --ca-key");
+    if (!opt.ca_key) {
+        die("--client-certs needs --ca-key");
     }
-    if (!(f = fopen(opt.ca_cert, "r")) ||
-        !(ca_x509 = PEM_read_X509(f, NULL, NULL, NULL))) {
-        die("%s: no PEM certificate", opt.ca_cert);
-    }
-    fclose(f);
+    ca_x509 = ca_cert_read();
     if (!(f = fopen(opt.ca_key, "r")) ||
         !(ca_pkey = PEM_read_PrivateKey(f, NULL, NULL, NULL))) {
         die("%s: no PEM private key", opt.ca_key);
@@ -622,11 +654,10 @@ static void certs_init(void)
         return;
     }
     for (i = 0; i < nkeys; i++) {
-        EVP_PKEY_free(keys[i]);
-        if (!(keys[i] = EVP_RSA_gen(2048))) {
-            die("RSA key generation failed");
-        }
+        EVP_PKEY_free(keys[i]); /* a cache that did not fit */
     }
+    free(keys);
+    keys = key_pool_make();
     for (t = 0; t < opt.count; t++) {
         free(certs[t].der);
         certs[t].der = NULL;
@@ -1884,15 +1915,12 @@ static char *wstep_head, *wstep_head2, *wstep_mid, *wstep_tail;
 static int user_next;
 static __thread int user_index = -1;
 
-/* Pre-made RSA-2048 keys the requests are made with: a key takes tens of
- * milliseconds to generate, a signature under a millisecond, so the
- * requests are fresh while the load generator stays cheap next to the
- * server. Read-only once made; OpenSSL 3 lets threads sign with one
- * EVP_PKEY at once. */
+/* The key pool the requests are signed with (key_pool_make): read-only
+ * once made; OpenSSL 3 lets threads sign with one EVP_PKEY at once. */
 static EVP_PKEY **csr_keys;
 static int csr_nkeys;
 static unsigned long csr_next; /* round robin over csr_keys, atomic */
-static EVP_PKEY *ca_key;       /* public key of the --ca certificate */
+static EVP_PKEY *ca_key;       /* public key of the --ca-cert certificate */
 
 static void replace_once(char **s, const char *from, const char *to)
 {
@@ -1976,26 +2004,14 @@ static void wstep_load(void)
 /* The key pool and the CA's public key, before the clock starts. */
 static void wstep_keys(void)
 {
-    X509 *ca;
-    FILE *f;
-    int i;
+    X509 *ca = ca_cert_read();
 
-    if (!(f = fopen(opt.ca_file, "r"))) {
-        die("cannot read %s: %s", opt.ca_file, strerror(errno));
-    }
-    ca = PEM_read_X509(f, NULL, NULL, NULL);
-    fclose(f);
-    if (!ca || !(ca_key = X509_get_pubkey(ca))) {
-        die("%s holds no PEM certificate", opt.ca_file);
+    if (!(ca_key = X509_get_pubkey(ca))) {
+        die("%s: no public key", opt.ca_cert);
     }
     X509_free(ca);
-    csr_keys = xmalloc(sizeof(*csr_keys) * (size_t)opt.keys);
-    for (i = 0; i < opt.keys; i++) {
-        if (!(csr_keys[i] = EVP_RSA_gen(2048))) {
-            die("RSA key generation failed");
-        }
-    }
-    csr_nkeys = opt.keys;
+    csr_keys = key_pool_make();
+    csr_nkeys = opt.key_pool;
 }
 
 static void wstep_free(void)
@@ -2451,10 +2467,9 @@ static void usage(void)
         "                     is the connection's number (0, 1...), so\n"
         "                     that each connection enrolls as a user of\n"
         "                     its own\n"
-        "  --ca FILE          CA certificate (PEM) the issued client\n"
-        "                     certificates must verify against (--wstep)\n"
-        "  --keys N           RSA-2048 keys made at start that sign the\n"
-        "                     requests of --wstep, in turn [16]\n"
+        "                     (--ca-cert: the CA the issued client\n"
+        "                     certificates must verify against;\n"
+        "                     --key-pool: the keys of the requests)\n"
         "  -v                 print each error\n"
         "Exit status: 0, 1 when a request failed, 2 on bad usage.\n",
         stderr);
@@ -2467,7 +2482,7 @@ int main(int argc, char **argv)
         O_TLS = 256, O_NOKA, O_FIRST, O_DEVICES, O_PREFIX, O_SEED, O_STATE,
         O_ANSWER, O_PATH, O_LABEL, O_EMIT, O_POLL, O_STATIC, O_WSTEP, O_USER,
         O_PASSWORD, O_MINGAP, O_ONCE, O_TLS13, O_CCERTS, O_CACERT, O_CAKEY,
-        O_KEYPOOL, O_CERTCACHE, O_RECONNECT, O_CA, O_KEYS
+        O_KEYPOOL, O_CERTCACHE, O_RECONNECT
     };
     static const struct option longopts[] = {
         {"tls", no_argument, NULL, O_TLS},
@@ -2495,8 +2510,6 @@ int main(int argc, char **argv)
         {"key-pool", required_argument, NULL, O_KEYPOOL},
         {"cert-cache", required_argument, NULL, O_CERTCACHE},
         {"reconnect", no_argument, NULL, O_RECONNECT},
-        {"ca", required_argument, NULL, O_CA},
-        {"keys", required_argument, NULL, O_KEYS},
         {NULL, 0, NULL, 0}};
     struct addrinfo hints;
     thread_t *threads;
@@ -2521,7 +2534,6 @@ int main(int argc, char **argv)
     opt.password = "";
     opt.keepalive = 1;
     opt.conns = 16;
-    opt.keys = 16;
     opt.duration = 10;
     opt.count = 1000;
     opt.poll_interval = 15;
@@ -2562,15 +2574,13 @@ int main(int argc, char **argv)
         case O_KEYPOOL: opt.key_pool = atoi(optarg); break;
         case O_CERTCACHE: opt.cert_cache = optarg; break;
         case O_RECONNECT: opt.reconnect = 1; break;
-        case O_CA: opt.ca_file = optarg; break;
-        case O_KEYS: opt.keys = atoi(optarg); break;
         default: usage();
         }
     }
     if (optind != argc || opt.conns < 1 || opt.count < 1 || opt.first < 0 ||
         (opt.duration <= 0 && opt.sessions <= 0) || strlen(opt.prefix) > 40 ||
         strlen(opt.seed) > 100 || opt.key_pool < 1 || opt.key_pool > 4096 ||
-        opt.keys < 1 || (opt.mode == MODE_WSTEP && !opt.ca_file)) {
+        (opt.mode == MODE_WSTEP && !opt.ca_cert)) {
         usage();
     }
     if (opt.client_certs) {

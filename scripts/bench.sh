@@ -835,7 +835,7 @@ for driver in $DRIVERS; do
             "$LOADGEN" -p "$PORT" -c "$CONNS" -d "$SECONDS_RUN" -w "$WARMUP" \
                 --wstep "$FIXTURE" --user "$BENCH_USER" \
                 --password "$BENCH_PASSWORD" --prefix "E$SEED-" \
-                --ca "$W/ca/ca.crt" \
+                --ca-cert "$W/ca/ca.crt" \
                 --devices 1000000 --label enroll >"$W/out.txt" ||
                 die "loadgen failed"
             sed -n 2p "$W/out.txt" >&2
